@@ -1,0 +1,1 @@
+"""The application: composition root, reception workflow, configuration, command line and the Qt UI (kiosk.ui)."""

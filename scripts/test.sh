@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, services (pcscd+vpcd, cupsd, PostgreSQL), lint, types, pytest.
+# Services are stopped by PID on exit. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+trap 'scripts/services.sh stop' EXIT
+scripts/services.sh start
+# shellcheck disable=SC1091
+source .services/env
+export UKETSUKE_REQUIRE_SERVICES=1   # in this run a missing service is a failure, not a skip
+export QT_QPA_PLATFORM=offscreen
+echo "== ruff"; .venv/bin/ruff check .
+echo "== mypy"; .venv/bin/mypy
+echo "== pytest"; .venv/bin/python -m pytest "$@"
