@@ -2,7 +2,9 @@
 
 Every wing that reads a file from ``resources/`` asks :func:`resource_path` for it instead of building a path from
 ``__file__``: in the PyInstaller one-folder bundle the modules are frozen into an archive and the data files sit under
-``sys._MEIPASS`` (``dist/uketsuke/_internal/``), so ``__file__``-relative paths break there. The module lives in
+``sys._MEIPASS`` (``dist/uketsuke/_internal/``). A ``__file__``-relative path only works there as long as build.spec
+happens to mirror the checkout's layout; this helper states the rule once, honours an override and says where it
+looked when a file is missing. The module lives in
 ``ballots`` because it is the wing at the bottom of the layering: ``sync`` and ``kiosk`` may import it too.
 ``reader`` must not import ``ballots`` and needs no resources.
 
