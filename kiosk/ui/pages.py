@@ -1,0 +1,887 @@
+"""The screens of the kiosk. Each page only renders what it is given and emits what the person asked for.
+
+Pages hold no rules: the reception core decides, the controller (kiosk.ui.controller) turns its states into calls on
+these pages and the pages' signals into inputs for the core. Every action has a key, shown on its button.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIntValidator, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ballots.events import REASONS
+from ballots.wareki import ERAS, WarekiError, parse_wareki
+from kiosk.ui.widgets import label, pil_to_pixmap, shortcut_button
+
+__all__ = [
+    "BallotsPage",
+    "CheckRow",
+    "CollationPage",
+    "ElectionLine",
+    "HardStopPage",
+    "OpeningCheckPage",
+    "Page",
+    "PinPadPage",
+    "ReasonPage",
+    "ReceptionPage",
+    "SearchPage",
+    "SearchRow",
+    "SignInPage",
+    "UnlockPage",
+    "VoterCard",
+    "VoterPage",
+]
+
+
+class Page(QWidget):
+    """A screen in the main window's stack; ``enter()`` is called each time it is shown."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.page_title = title
+        self.error = label("", "bad")
+        self.error.hide()
+
+    def enter(self) -> None:
+        """Put the keyboard focus where the person starts (override per page)."""
+
+    def show_error(self, text: str) -> None:
+        """Show an error line on this page ("" hides it). Errors never change what was entered."""
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+
+def _title(text: str) -> QLabel:
+    return label(text, "title")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Start-up
+
+
+class UnlockPage(Page):
+    """Open the election package: its path and hash are shown; the passphrase is typed (never shown or logged)."""
+
+    unlock_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("選挙データを開く", parent)
+        self.package_label = label("", "subtitle")
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName("パスフレーズ")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        self.button = shortcut_button("開く", "Return", self._submit, self)
+        form = QFormLayout()
+        form.addRow(label("パスフレーズ", "fieldName"), self.passphrase)
+        lay = QVBoxLayout(self)
+        lay.addWidget(_title("選挙データ（パッケージ）を開く"))
+        lay.addWidget(self.package_label)
+        lay.addLayout(form)
+        lay.addWidget(self.button)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.error)
+        lay.addWidget(label("選挙管理委員会から受け取ったパスフレーズを入力し、Enter を押してください。", "hint"))
+        lay.addStretch(1)
+
+    def set_package(self, text: str) -> None:
+        """Which package file is being opened."""
+        self.package_label.setText(text)
+
+    def set_busy(self, busy: bool) -> None:
+        """While the package is decrypted and indexed in the background."""
+        self.progress.setVisible(busy)
+        self.button.setEnabled(not busy)
+        self.passphrase.setEnabled(not busy)
+        if not busy:
+            self.passphrase.setFocus()
+
+    def enter(self) -> None:
+        self.passphrase.setFocus()
+
+    def _submit(self) -> None:
+        if not self.passphrase.text():
+            self.show_error("パスフレーズを入力してください。")
+            return
+        self.show_error("")
+        self.unlock_requested.emit(self.passphrase.text())
+        self.passphrase.clear()
+
+
+class SignInPage(Page):
+    """Staff sign-in: id and PIN."""
+
+    sign_in_requested = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("係員サインイン", parent)
+        self.station_label = label("", "subtitle")
+        self.staff_id = QLineEdit()
+        self.staff_id.setAccessibleName("職員ID")
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setAccessibleName("暗証番号")
+        self.staff_id.returnPressed.connect(self.pin.setFocus)
+        self.pin.returnPressed.connect(self._submit)
+        self.button = shortcut_button("サインイン", None, self._submit, self)
+        form = QFormLayout()
+        form.addRow(label("職員ID", "fieldName"), self.staff_id)
+        form.addRow(label("暗証番号", "fieldName"), self.pin)
+        lay = QVBoxLayout(self)
+        lay.addWidget(_title("係員サインイン"))
+        lay.addWidget(self.station_label)
+        lay.addLayout(form)
+        lay.addWidget(self.button)
+        lay.addWidget(self.error)
+        lay.addWidget(label("職員IDを入力して Enter、暗証番号を入力して Enter。", "hint"))
+        lay.addStretch(1)
+
+    def set_station(self, text: str) -> None:
+        """The station and package this terminal serves."""
+        self.station_label.setText(text)
+
+    def enter(self) -> None:
+        self.pin.clear()
+        self.staff_id.setFocus()
+        self.staff_id.selectAll()
+
+    def _submit(self) -> None:
+        staff_id, pin = self.staff_id.text().strip(), self.pin.text()
+        if not staff_id or not pin:
+            self.show_error("職員IDと暗証番号を入力してください。")
+            (self.staff_id if not staff_id else self.pin).setFocus()
+            return
+        self.show_error("")
+        self.pin.clear()
+        self.sign_in_requested.emit(staff_id, pin)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    """One line of the opening check: what, whether it passed, and the detail."""
+
+    item: str
+    ok: bool | None  # None: not checked yet / not applicable
+    detail: str
+    required: bool = True
+
+
+class OpeningCheckPage(Page):
+    """The opening check shown to the manager and witnesses before the first voter; test mode for the 模擬 test."""
+
+    open_requested = Signal(bool)  # test_mode
+    recheck_requested = Signal()
+    reset_test_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("開始前点検", parent)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["項目", "結果", "詳細"])
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.witnessed = QCheckBox("投票管理者及び投票立会人が上記を確認しました")
+        self.test_mode = QCheckBox("試験モード（模擬投票・動作確認。記録は本番前にリセット）")
+        self.manager_hint = label("", "warn")
+        self.open_button = shortcut_button("受付を開始", "F12", self._open, self)
+        self.recheck_button = shortcut_button("再点検", "F5", self.recheck_requested.emit, self, "secondary")
+        self.reset_button = shortcut_button("試験記録をリセット", "F9", self.reset_test_requested.emit, self, "danger")
+        self.reset_button.hide()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.recheck_button)
+        buttons.addWidget(self.reset_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.open_button)
+        lay = QVBoxLayout(self)
+        lay.addWidget(_title("開始前点検（投票管理者・投票立会人の確認）"))
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.witnessed)
+        lay.addWidget(self.test_mode)
+        lay.addWidget(self.manager_hint)
+        lay.addWidget(self.error)
+        lay.addLayout(buttons)
+        self._rows: list[CheckRow] = []
+        self._is_manager = False
+
+    def set_checks(self, rows: Sequence[CheckRow]) -> None:
+        """Fill the table; opening needs every required row to be OK."""
+        self._rows = list(rows)
+        self.table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            mark = "確認中" if row.ok is None else ("OK" if row.ok else ("NG" if row.required else "注意"))
+            cells = [row.item, mark, row.detail]
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j == 1 and row.ok is not None:
+                    item.setForeground(Qt.GlobalColor.darkGreen if row.ok else Qt.GlobalColor.red)
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+
+    def set_manager(self, is_manager: bool, test_records: bool = False) -> None:
+        """Only a manager opens the station; ``test_records``: the ledger holds test-mode records to reset."""
+        self._is_manager = is_manager
+        self.manager_hint.setText("" if is_manager else "受付の開始は投票管理者がサインインして行います。")
+        self.reset_button.setVisible(test_records and is_manager)
+
+    def all_passed(self) -> bool:
+        """Every required row is OK."""
+        return bool(self._rows) and all(r.ok for r in self._rows if r.required)
+
+    def enter(self) -> None:
+        self.witnessed.setFocus()
+
+    def _open(self) -> None:
+        test = self.test_mode.isChecked()
+        if not self._is_manager:
+            self.show_error("投票管理者のサインインが必要です。")
+        elif not self.witnessed.isChecked():
+            self.show_error("投票管理者・投票立会人の確認欄にチェックしてください。")
+            self.witnessed.setFocus()
+        elif not test and not self.all_passed():
+            self.show_error("NG の項目があります。解決してから開始してください（試験モードでは開始できます）。")
+        else:
+            self.show_error("")
+            self.open_requested.emit(test)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reception
+
+
+class ReceptionPage(Page):
+    """Waiting for the next voter: card, 入場券 barcode, collation number, voter PIN or manual search."""
+
+    collation_requested = Signal()
+    pin_requested = Signal()
+    search_requested = Signal()
+    manager_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("受付", parent)
+        self.prompt = label("マイナンバーカードを読取機に置くか、入場券をスキャンしてください", "bigprompt")
+        self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.status = label("", "subtitle")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        self.collation_button = shortcut_button("照合番号を入力", "F2", self.collation_requested.emit, self)
+        self.pin_button = shortcut_button("暗証番号（本人入力）", "F3", self.pin_requested.emit, self)
+        self.search_button = shortcut_button("名簿を検索", "F4", self.search_requested.emit, self)
+        self.manager_button = shortcut_button(
+            "管理者メニュー", "F10", self.manager_requested.emit, self, "secondary"
+        )
+        grid = QGridLayout()
+        for i, b in enumerate((self.collation_button, self.pin_button, self.search_button, self.manager_button)):
+            grid.addWidget(b, i // 2, i % 2)
+        lay = QVBoxLayout(self)
+        lay.addStretch(1)
+        lay.addWidget(self.prompt)
+        lay.addWidget(self.status)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.error)
+        lay.addStretch(1)
+        lay.addLayout(grid)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def set_reading(self, text: str | None) -> None:
+        """Show card-reading progress (None: idle)."""
+        self.progress.setVisible(text is not None)
+        self.status.setText(text or "")
+        for b in (self.collation_button, self.pin_button, self.search_button):
+            b.setEnabled(text is None)
+
+    def set_status(self, text: str) -> None:
+        """A line under the prompt (e.g. the reader's state or what the last card read said)."""
+        self.status.setText(text)
+
+    def enter(self) -> None:
+        # No text field has the focus, so a scanner's digits and Enter reach the scanner filter undisturbed.
+        self.setFocus()
+
+
+class CollationPage(Page):
+    """The clerk types 照合番号B from the card face: birth date (era + YYMMDD) and the 4-digit security code."""
+
+    submitted = Signal(object, str, str)  # birth date, security code, expiry year ("" = read from the card)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("照合番号入力", parent)
+        self.era = QComboBox()
+        for era in ERAS[:4]:
+            self.era.addItem(era.name, era.letter)
+        self.era.setCurrentIndex(2)  # 昭和: most voters
+        self.era.setAccessibleName("元号")
+        self.yymmdd = QLineEdit()
+        self.yymmdd.setMaxLength(6)
+        self.yymmdd.setInputMask("")
+        self.yymmdd.setPlaceholderText("年月日6桁 例 550217")
+        self.yymmdd.setAccessibleName("生年月日（年月日6桁）")
+        self.code = QLineEdit()
+        self.code.setMaxLength(4)
+        self.code.setValidator(QIntValidator(0, 9999, self))
+        self.code.setPlaceholderText("4桁")
+        self.code.setAccessibleName("セキュリティコード")
+        self.expiry = QLineEdit()
+        self.expiry.setMaxLength(4)
+        self.expiry.setPlaceholderText("カードから読取（読めない場合のみ入力）")
+        self.expiry.setAccessibleName("有効期限の年（西暦4桁）")
+        self.yymmdd.returnPressed.connect(self.code.setFocus)
+        self.code.returnPressed.connect(self._submit)
+        self.expiry.returnPressed.connect(self._submit)
+        form = QFormLayout()
+        form.addRow(label("元号（↑↓）", "fieldName"), self.era)
+        form.addRow(label("生年月日", "fieldName"), self.yymmdd)
+        form.addRow(label("セキュリティコード", "fieldName"), self.code)
+        form.addRow(label("有効期限（西暦年）", "fieldName"), self.expiry)
+        self.ok = shortcut_button("読み取る", None, self._submit, self)
+        self.cancel = shortcut_button("戻る", "Escape", self.cancelled.emit, self, "secondary")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel)
+        buttons.addStretch(1)
+        buttons.addWidget(self.ok)
+        lay = QVBoxLayout(self)
+        lay.addWidget(_title("照合番号B の入力（カード券面を見て入力）"))
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addWidget(label("カードを読取機に置いたまま入力してください。暗証番号は不要です。", "hint"))
+        lay.addStretch(1)
+        lay.addLayout(buttons)
+
+    def enter(self) -> None:
+        self.show_error("")
+        self.yymmdd.clear()
+        self.code.clear()
+        self.expiry.clear()
+        self.yymmdd.setFocus()
+
+    def birth_date(self) -> date:
+        """The typed birth date, validated against the chosen era (raises WarekiError with a Japanese message)."""
+        digits = self.yymmdd.text().strip()
+        if len(digits) != 6 or not digits.isdigit():
+            raise WarekiError("生年月日は年・月・日を2桁ずつ、6桁で入力してください（例 550217）。")
+        era = self.era.currentText()
+        try:
+            return parse_wareki(f"{era}{int(digits[:2])}年{int(digits[2:4])}月{int(digits[4:])}日")
+        except WarekiError:
+            raise WarekiError(f"{era}{digits[:2]}年{digits[2:4]}月{digits[4:]}日 は存在しない日付です。") from None
+
+    def _submit(self) -> None:
+        try:
+            born = self.birth_date()
+        except WarekiError as exc:
+            self.show_error(str(exc))
+            self.yymmdd.setFocus()
+            return
+        code = self.code.text().strip()
+        if len(code) != 4 or not code.isdigit():
+            self.show_error("セキュリティコードは4桁の数字です。")
+            self.code.setFocus()
+            return
+        expiry = self.expiry.text().strip()
+        if expiry and (len(expiry) != 4 or not expiry.isdigit()):
+            self.show_error("有効期限の年は西暦4桁で入力してください（空欄ならカードから読み取ります）。")
+            self.expiry.setFocus()
+            return
+        self.show_error("")
+        self.submitted.emit(born, code, expiry)
+
+
+class PinPadPage(Page):
+    """The voter types the card's 4-digit PIN on a large pad (mouse, touch or number keys)."""
+
+    pin_entered = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("暗証番号", parent)
+        self._digits = ""
+        self.dots = label("", "bigprompt", wrap=False)
+        self.dots.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.tries = label("", "warn")
+        self.tries.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        grid = QGridLayout()
+        for n in range(10):
+            b = QPushButton(str(n))
+            b.setObjectName("pinKey")
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(lambda _c=False, d=str(n): self._press(d))
+            r, c = (3, 1) if n == 0 else ((n - 1) // 3, (n - 1) % 3)
+            grid.addWidget(b, r, c)
+        back = QPushButton("訂正")
+        back.setObjectName("pinKey")
+        back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        back.clicked.connect(self._back)
+        grid.addWidget(back, 3, 0)
+        ok = QPushButton("決定")
+        ok.setObjectName("pinKey")
+        ok.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        ok.clicked.connect(self._submit)
+        grid.addWidget(ok, 3, 2)
+        self.cancel = shortcut_button("やめる", "Escape", self._cancel, self, "secondary")
+        lay = QVBoxLayout(self)
+        lay.addWidget(_title("カードの暗証番号（数字4桁）を入力してください"))
+        lay.addWidget(self.dots)
+        lay.addWidget(self.tries)
+        lay.addWidget(self.error)
+        lay.addLayout(grid)
+        lay.addWidget(self.cancel)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._render()
+
+    def set_tries_left(self, tries: int | None) -> None:
+        """Show how many tries remain before the PIN blocks (None hides it)."""
+        self.tries.setText("" if tries is None else f"あと {tries} 回間違えるとロックされます")
+
+    def enter(self) -> None:
+        self._digits = ""
+        self._render()
+        self.setFocus()
+
+    def keyPressEvent(self, event: Any) -> None:
+        """Number keys type, Backspace corrects, Enter submits."""
+        text = event.text()
+        if len(text) == 1 and text.isdigit() and text.isascii():
+            self._press(text)
+        elif event.key() == Qt.Key.Key_Backspace:
+            self._back()
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._submit()
+        else:
+            super().keyPressEvent(event)
+
+    def _press(self, digit: str) -> None:
+        if len(self._digits) < 4:
+            self._digits += digit
+            self._render()
+
+    def _back(self) -> None:
+        self._digits = self._digits[:-1]
+        self._render()
+
+    def _render(self) -> None:
+        self.dots.setText(" ".join("●" if i < len(self._digits) else "○" for i in range(4)))
+
+    def _submit(self) -> None:
+        if len(self._digits) != 4:
+            self.show_error("4桁を入力してください。")
+            return
+        pin, self._digits = self._digits, ""
+        self._render()
+        self.show_error("")
+        self.pin_entered.emit(pin)
+
+    def _cancel(self) -> None:
+        self._digits = ""
+        self._render()
+        self.cancelled.emit()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRow:
+    """A register entry in a result list (the clerk confirms the person on the next screen)."""
+
+    code: str
+    name: str
+    kana: str
+    birth: str  # 和暦
+    sex: str
+    address: str
+    precinct: str
+
+
+class SearchPage(Page):
+    """Manual register search by kana or kanji prefix (+ optional birth date), and choice among candidates."""
+
+    search_requested = Signal(str, object)  # query, birth date or None
+    chosen = Signal(str)  # register code
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("名簿検索", parent)
+        self.heading = _title("選挙人名簿の検索")
+        self.query = QLineEdit()
+        self.query.setPlaceholderText("カナまたは氏名の先頭（例 タカハシ　タロウ）")
+        self.query.setAccessibleName("氏名またはカナ")
+        self.birth = QLineEdit()
+        self.birth.setPlaceholderText("生年月日（任意） 例 S55.2.17 / 昭和55年2月17日")
+        self.birth.setAccessibleName("生年月日")
+        self.query.returnPressed.connect(self._search)
+        self.birth.returnPressed.connect(self._search)
+        self.results = QTableWidget(0, 6)
+        self.results.setHorizontalHeaderLabels(["氏名", "カナ", "生年月日", "性別", "住所", "投票区"])
+        self.results.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.results.verticalHeader().hide()
+        self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results.activated.connect(lambda _i: self._choose())
+        self.form = QWidget()
+        form = QFormLayout(self.form)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(label("氏名・カナ", "fieldName"), self.query)
+        form.addRow(label("生年月日", "fieldName"), self.birth)
+        self.note = label("", "hint")
+        self.choose_button = shortcut_button("この人を選ぶ", "F6", self._choose, self)
+        self.cancel = shortcut_button("戻る", "Escape", self.cancelled.emit, self, "secondary")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel)
+        buttons.addStretch(1)
+        buttons.addWidget(self.choose_button)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.heading)
+        lay.addWidget(self.form)
+        lay.addWidget(self.note)
+        lay.addWidget(self.error)
+        lay.addWidget(self.results, 1)
+        lay.addLayout(buttons)
+        self._rows: list[SearchRow] = []
+
+    def set_mode(self, candidates: bool, note: str = "") -> None:
+        """``candidates``: choose among the matches of a card read (no search fields)."""
+        self.heading.setText("候補から選んでください（自動では決めません）" if candidates else "選挙人名簿の検索")
+        self.form.setVisible(not candidates)
+        self.note.setText(note or ("↑↓で選び Enter。一致する人がいなければ Esc。" if candidates else
+                                   "入力して Enter で検索、↓で結果へ、Enter で選択。"))
+
+    def set_results(self, rows: Sequence[SearchRow]) -> None:
+        """Show results; the first row is selected and focused so ↑↓ + Enter choose."""
+        self._rows = list(rows)
+        self.results.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            for j, text in enumerate((r.name, r.kana, r.birth, r.sex, r.address, r.precinct)):
+                self.results.setItem(i, j, QTableWidgetItem(text))
+        self.results.resizeColumnsToContents()
+        self.results.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        if rows:
+            self.results.selectRow(0)
+            self.results.setFocus()
+            self.show_error("")
+        else:
+            self.show_error("該当する人がいません。")
+
+    def enter(self) -> None:
+        if self.form.isVisible():
+            self.query.clear()
+            self.birth.clear()
+            self._rows = []
+            self.results.setRowCount(0)
+            self.show_error("")
+            self.query.setFocus()
+        else:
+            self.results.setFocus()
+
+    def keyPressEvent(self, event: Any) -> None:
+        """Enter on the result list chooses the selected person."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.results.hasFocus():
+            self._choose()
+        else:
+            super().keyPressEvent(event)
+
+    def _search(self) -> None:
+        query = self.query.text().strip()
+        birth_text = self.birth.text().strip()
+        birth: date | None = None
+        if birth_text:
+            try:
+                birth = _parse_any_date(birth_text)
+            except ValueError:
+                self.show_error(f"生年月日「{birth_text}」を読み取れません（例 S55.2.17、1980-02-17）。")
+                self.birth.setFocus()
+                return
+        if not query and birth is None:
+            self.show_error("氏名・カナか生年月日を入力してください。")
+            return
+        self.show_error("")
+        self.search_requested.emit(query, birth)
+
+    def _choose(self) -> None:
+        row = self.results.currentRow()
+        if 0 <= row < len(self._rows):
+            self.chosen.emit(self._rows[row].code)
+
+
+def _parse_any_date(text: str) -> date:
+    """和暦 (S55.2.17, 昭和55年2月17日) or ISO (1980-02-17)."""
+    try:
+        return parse_wareki(text)
+    except WarekiError:
+        return date.fromisoformat(text.replace("/", "-"))
+
+
+@dataclass(frozen=True, slots=True)
+class ElectionLine:
+    """One election of the day on the voter screen: may vote here or not, and why."""
+
+    name: str
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoterCard:
+    """What the voter screen shows (the photo is an in-memory PIL image; never written to disk)."""
+
+    name: str
+    kana: str
+    birth: str  # 和暦 with age
+    sex: str
+    address: str
+    precinct: str
+    register_ref: str  # 冊・頁・行
+    elections: tuple[ElectionLine, ...]
+    photo: Any = None
+    source: str = ""  # how identified: card (PIN / 照合番号B), 入場券, search
+
+
+class VoterPage(Page):
+    """The person at the desk: face photo large beside name, カナ, 和暦 birth date, sex, address, 投票区, status."""
+
+    confirmed = Signal()
+    not_this_person = Signal()
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("本人確認", parent)
+        self.photo = QLabel()
+        self.photo.setObjectName("photo")
+        self.photo.setFixedSize(300, 380)
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.name = label("", "voterName")
+        self.kana = label("", "voterKana")
+        self.fields: dict[str, QLabel] = {}
+        info = QFormLayout()
+        for key, caption in (
+            ("birth", "生年月日"),
+            ("sex", "性別"),
+            ("address", "住所"),
+            ("precinct", "投票区"),
+            ("register", "名簿"),
+            ("source", "確認方法"),
+        ):
+            self.fields[key] = label("", "field")
+            info.addRow(label(caption, "fieldName"), self.fields[key])
+        self.elections = QListWidget()
+        self.elections.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        right = QVBoxLayout()
+        right.addWidget(self.name)
+        right.addWidget(self.kana)
+        right.addLayout(info)
+        right.addWidget(label("本日の選挙", "fieldName"))
+        right.addWidget(self.elections, 1)
+        top = QHBoxLayout()
+        top.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(right, 1)
+        self.confirm_button = shortcut_button("本人です", "Return", self.confirmed.emit, self)
+        self.reject_button = shortcut_button("本人ではない", "F8", self.not_this_person.emit, self, "danger")
+        self.cancel_button = shortcut_button("取消", "Escape", self.cancelled.emit, self, "secondary")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.reject_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.confirm_button)
+        lay = QVBoxLayout(self)
+        lay.addWidget(_title("本人確認：写真とご本人を見比べてください"))
+        lay.addLayout(top, 1)
+        lay.addWidget(self.error)
+        lay.addLayout(buttons)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def set_voter(self, card: VoterCard) -> None:
+        """Render one voter; without a photo (入場券 / search) the frame says so."""
+        if card.photo is not None:
+            pix = pil_to_pixmap(card.photo)
+            self.photo.setPixmap(
+                pix.scaled(self.photo.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                           Qt.TransformationMode.SmoothTransformation)
+            )
+        else:
+            self.photo.setPixmap(QPixmap())
+            self.photo.setText("写真なし\n（カード以外で確認）")
+        self.name.setText(card.name)
+        self.kana.setText(card.kana)
+        self.fields["birth"].setText(card.birth)
+        self.fields["sex"].setText(card.sex)
+        self.fields["address"].setText(card.address)
+        self.fields["precinct"].setText(card.precinct)
+        self.fields["register"].setText(card.register_ref)
+        self.fields["source"].setText(card.source)
+        self.elections.clear()
+        for line in card.elections:
+            item = QListWidgetItem(f"{'○' if line.ok else '×'}　{line.name}：{line.text}")
+            item.setForeground(Qt.GlobalColor.darkGreen if line.ok else Qt.GlobalColor.red)
+            self.elections.addItem(item)
+
+    def enter(self) -> None:
+        self.setFocus()
+
+
+class ReasonPage(Page):
+    """Early voting: the voter chooses one 事由 (keys 1–6); then the 宣誓書 is printed."""
+
+    chosen = Signal(int)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("期日前投票の事由", parent)
+        self.list = QListWidget()
+        for n, text in REASONS.items():
+            item = QListWidgetItem(f"{n}．{text}")
+            item.setData(Qt.ItemDataRole.UserRole, n)
+            self.list.addItem(item)
+        self.list.setWordWrap(True)
+        self.list.itemActivated.connect(lambda item: self.chosen.emit(int(item.data(Qt.ItemDataRole.UserRole))))
+        self.choose_button = shortcut_button("この事由で宣誓書を印刷", "F6", self._choose, self)
+        self.cancel = shortcut_button("戻る", "Escape", self.cancelled.emit, self, "secondary")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel)
+        buttons.addStretch(1)
+        buttons.addWidget(self.choose_button)
+        lay = QVBoxLayout(self)
+        lay.addWidget(_title("期日前投票の事由を選んでください（数字キー 1〜6）"))
+        lay.addWidget(self.list, 1)
+        lay.addWidget(self.error)
+        lay.addLayout(buttons)
+
+    def enter(self) -> None:
+        self.list.setCurrentRow(0)
+        self.list.setFocus()
+
+    def keyPressEvent(self, event: Any) -> None:
+        """Digits 1–6 choose directly."""
+        text = event.text()
+        if len(text) == 1 and text in "123456":
+            self.chosen.emit(int(text))
+        else:
+            super().keyPressEvent(event)
+
+    def _choose(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.chosen.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+
+
+class BallotsPage(Page):
+    """The ballots to hand over, in order, and those NOT to give; one key finishes and readies the next voter."""
+
+    finished = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("投票用紙の交付", parent)
+        self.give = QListWidget()
+        self.give.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.withhold = label("", "bad")
+        self.notes = label("", "warn")
+        self.finish_button = shortcut_button("交付完了・次の方", "Return", self.finished.emit, self)
+        lay = QVBoxLayout(self)
+        self.heading = _title("この順に投票用紙を渡してください")
+        lay.addWidget(self.heading)
+        lay.addWidget(self.give, 1)
+        lay.addWidget(self.withhold)
+        lay.addWidget(self.notes)
+        lay.addWidget(self.error)
+        lay.addWidget(self.finish_button)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def set_ballots(self, give: Sequence[str], withhold: Sequence[str], notes: Sequence[str] = ()) -> None:
+        """``give`` in hand-over order; ``withhold`` lines name each ballot not to give and why."""
+        self.give.clear()
+        for i, name in enumerate(give, 1):
+            self.give.addItem(f"{i}．{name}")
+        self.withhold.setText("渡さない：" + "／".join(withhold) if withhold else "")
+        self.withhold.setVisible(bool(withhold))
+        self.notes.setText("\n".join(notes))
+        self.notes.setVisible(bool(notes))
+
+    def enter(self) -> None:
+        self.setFocus()
+
+
+class HardStopPage(Page):
+    """A full-screen red stop (already voted, wrong station, blocked PIN, …). Only a manager can continue past an
+    overridable stop, with a reason that is logged."""
+
+    override_requested = Signal(str, str, str)  # manager id, PIN, reason
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("停止", parent)
+        self.setObjectName("hardStop")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.title = label("", "stopTitle")
+        self.text = label("", "stopText")
+        self.override_box = QWidget()
+        self.manager_id = QLineEdit()
+        self.manager_id.setAccessibleName("投票管理者ID")
+        self.manager_pin = QLineEdit()
+        self.manager_pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.manager_pin.setAccessibleName("投票管理者の暗証番号")
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("続行する理由")
+        self.manager_id.returnPressed.connect(self.manager_pin.setFocus)
+        self.manager_pin.returnPressed.connect(self.reason.setFocus)
+        self.reason.returnPressed.connect(self._override)
+        form = QFormLayout(self.override_box)
+        form.addRow(label("投票管理者ID", "stopText"), self.manager_id)
+        form.addRow(label("暗証番号", "stopText"), self.manager_pin)
+        form.addRow(label("続行する理由", "stopText"), self.reason)
+        self.override_button = shortcut_button("管理者の判断で続行", None, self._override, self)
+        form.addRow(self.override_button)
+        self.dismiss_button = shortcut_button("受付を中止して次の方へ", "Escape", self.dismissed.emit, self)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(self.text, 1)
+        lay.addWidget(self.override_box)
+        lay.addWidget(self.error)
+        lay.addWidget(self.dismiss_button)
+
+    def set_stop(self, title: str, text: str, can_override: bool) -> None:
+        """What stopped the flow and why; ``can_override``: a manager may continue with a reason."""
+        self.title.setText(title)
+        self.text.setText(text)
+        self.override_box.setVisible(can_override)
+        self.manager_id.clear()
+        self.manager_pin.clear()
+        self.reason.clear()
+        self.show_error("")
+
+    def enter(self) -> None:
+        # The clerk must read it: focus on the stop, not a field a habitual Enter would pass through.
+        self.dismiss_button.setFocus()
+
+    def _override(self) -> None:
+        mid, pin, reason = self.manager_id.text().strip(), self.manager_pin.text(), self.reason.text().strip()
+        if not mid or not pin or not reason:
+            self.show_error("投票管理者ID・暗証番号・理由をすべて入力してください。")
+            return
+        self.manager_pin.clear()
+        self.override_requested.emit(mid, pin, reason)
