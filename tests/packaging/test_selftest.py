@@ -1,0 +1,415 @@
+"""kiosk.selftest: every item's pass/fail table with fake probes, the parsers, and the real thing on this machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ballots.resources import RESOURCES_ENV, resource_root
+from kiosk.selftest import (
+    CheckResult,
+    CheckStatus,
+    PcscListing,
+    PrinterInfo,
+    Probes,
+    SelftestOptions,
+    SelftestReport,
+    ServerProbe,
+    check_clock,
+    check_fonts,
+    check_ledger,
+    check_package,
+    check_pcsc,
+    check_printer,
+    check_server,
+    parse_lpstat,
+    parse_windows_printers,
+    run_selftest,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 12, 13, 0, 30, tzinfo=dt.UTC)
+JST = dt.timedelta(hours=9)
+ONE_READER = PcscListing(True, ("Reader 0",))
+
+
+def probes(
+    readers: PcscListing | Exception = ONE_READER,
+    printers: list[PrinterInfo] | Exception | None = None,
+    server: ServerProbe | None = None,
+    offset: dt.timedelta = JST,
+    installed: dt.datetime | None = NOW - dt.timedelta(days=30),
+) -> Probes:
+    def raise_or(value):  # type: ignore[no-untyped-def]
+        def probe(*_args):  # type: ignore[no-untyped-def]
+            if isinstance(value, Exception):
+                raise value
+            return value
+
+        return probe
+
+    return Probes(
+        list_readers=raise_or(readers),
+        list_printers=raise_or([PrinterInfo("PDF", True, True)] if printers is None else printers),
+        probe_server=raise_or(server or ServerProbe(True, "answered HTTP 200", 200, NOW, 0.01)),
+        now=lambda: NOW,
+        local_offset=lambda: offset,
+        install_time=lambda: installed,
+    )
+
+
+def statuses(results: list[CheckResult]) -> list[tuple[str, CheckStatus, bool]]:
+    return [(r.key, r.status, r.required) for r in results]
+
+
+# ------------------------------------------------------------------------------------------------ PC/SC and readers
+
+P, F, W, S = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.SKIP
+
+
+@pytest.mark.parametrize(
+    ("listing", "station", "expected", "detail_part"),
+    [
+        (PcscListing(True, ("ACS ACR1252 0",)), True, [("pcsc", P, True), ("readers", P, True)], "ACR1252"),
+        (PcscListing(True, ()), True, [("pcsc", P, True), ("readers", F, True)], "no card reader"),
+        (PcscListing(False, (), "service not running"), True, [("pcsc", F, True), ("readers", F, True)], "not running"),
+        (RuntimeError("boom"), True, [("pcsc", F, True), ("readers", F, True)], "boom"),
+        (PcscListing(True, ()), False, [("pcsc", P, False), ("readers", F, False)], "no card reader"),
+    ],
+)
+def test_pcsc_items(listing: PcscListing | Exception, station: bool, expected: list, detail_part: str) -> None:
+    results = check_pcsc(probes(readers=listing), SelftestOptions(station=station))
+    assert statuses(results) == expected
+    assert detail_part in " ".join(r.detail for r in results)
+
+
+# ---------------------------------------------------------------------------------------------------------- printer
+
+
+@pytest.mark.parametrize(
+    ("printers", "wanted", "status", "detail_part"),
+    [
+        ([PrinterInfo("PDF", True, True)], None, P, "default 'PDF'"),
+        ([PrinterInfo("A", True, False), PrinterInfo("B", False, False)], None, W, "no default printer"),
+        ([PrinterInfo("A", False, True)], None, F, "disabled or paused"),
+        ([], None, F, "no printer installed"),
+        ([PrinterInfo("A", True, True)], "B", F, "'B' not found (known: A)"),
+        ([PrinterInfo("A", True, False), PrinterInfo("B", False, True)], "B", F, "'B' is disabled"),
+        ([PrinterInfo("A", False, True), PrinterInfo("B", True, False)], "B", P, "'B' ready"),
+        (RuntimeError("CUPS not answering: x"), None, F, "CUPS not answering"),
+    ],
+)
+def test_printer_item(
+    printers: list[PrinterInfo] | Exception, wanted: str | None, status: CheckStatus, detail_part: str
+):
+    result = check_printer(probes(printers=printers), SelftestOptions(printer=wanted))
+    assert result.status is status
+    assert detail_part in result.detail
+
+
+LPSTAT_P = """printer UKETSUKE_PDF is idle.  enabled since Sat Nov 28 00:20:11 2026
+printer Office disabled since Sat Nov 28 00:21:00 2026 -
+	reason unknown
+printer Front-Desk now printing Front-Desk-12.  enabled since Sat Nov 28 00:22:00 2026
+"""
+
+
+@pytest.mark.parametrize(
+    ("printers_text", "default_text", "expected"),
+    [
+        (
+            LPSTAT_P,
+            "system default destination: Front-Desk\n",
+            [
+                PrinterInfo("UKETSUKE_PDF", True, False),
+                PrinterInfo("Office", False, False),
+                PrinterInfo("Front-Desk", True, True),
+            ],
+        ),
+        ("", "no system default destination\n", []),
+        ("printer X is idle.  enabled since now\n", "", [PrinterInfo("X", True, False)]),
+    ],
+)
+def test_parse_lpstat(printers_text: str, default_text: str, expected: list[PrinterInfo]) -> None:
+    assert parse_lpstat(printers_text, default_text) == expected
+
+
+@given(st.text(), st.text())
+def test_parse_lpstat_never_crashes(printers_text: str, default_text: str) -> None:
+    for printer in parse_lpstat(printers_text, default_text):
+        assert printer.name and not any(c.isspace() for c in printer.name)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ('{"Name":"Canon","Default":true,"WorkOffline":false,"PrinterStatus":3}', [PrinterInfo("Canon", True, True)]),
+        (
+            '[{"Name":"A","Default":false,"WorkOffline":true,"PrinterStatus":3},'
+            '{"Name":"B","Default":true,"WorkOffline":false,"PrinterStatus":7}]',
+            [PrinterInfo("A", False, False), PrinterInfo("B", False, True)],
+        ),
+    ],
+)
+def test_parse_windows_printers(text: str, expected: list[PrinterInfo]) -> None:
+    assert parse_windows_printers(text) == expected
+
+
+@given(st.text())
+def test_parse_windows_printers_gives_printers_or_a_value_error(text: str) -> None:
+    try:
+        result = parse_windows_printers(text)
+    except ValueError:
+        return  # includes json.JSONDecodeError: a clear refusal, never another exception
+    assert all(isinstance(p, PrinterInfo) for p in result)
+
+
+# ------------------------------------------------------------------------------------------------------------ clock
+
+
+@pytest.mark.parametrize(
+    ("offset", "installed", "server_time", "status", "detail_part"),
+    [
+        (JST, NOW - dt.timedelta(days=3), None, P, "JST zone"),
+        (dt.timedelta(0), NOW - dt.timedelta(days=3), None, W, "not Japan Standard Time"),
+        (JST, NOW + dt.timedelta(days=400), None, F, "before this program was installed"),
+        (JST, None, NOW - dt.timedelta(seconds=2), P, "+2.0 s from the server"),
+        (JST, None, NOW + dt.timedelta(seconds=60), F, "-60.0 s off the server's clock"),
+        (JST, None, NOW - dt.timedelta(hours=1), F, "+3600.0 s off"),
+    ],
+)
+def test_clock_item(offset, installed, server_time, status, detail_part) -> None:  # type: ignore[no-untyped-def]
+    server = None if server_time is None else ServerProbe(True, "ok", 200, server_time, 0.0)
+    result = check_clock(probes(offset=offset, installed=installed), server)
+    assert result.status is status
+    assert detail_part in result.detail
+
+
+# ----------------------------------------------------------------------------------------------- server (loopback)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_server_reachable_and_clock_compared(http_server: str) -> None:
+    report = run_selftest(SelftestOptions(server=http_server), probes_with_real_server())
+    server = report.result("server")
+    assert server.status is P and "answered HTTP 200" in server.detail
+    assert "skew_seconds" in report.result("clock").data
+
+
+def test_server_unreachable_is_a_failed_item_not_a_crash() -> None:
+    report = run_selftest(SelftestOptions(server=f"http://127.0.0.1:{_closed_port()}"), probes_with_real_server())
+    assert report.result("server").status is F
+    assert "unreachable" in report.result("server").detail
+    assert not report.ok
+
+
+def test_https_server_without_certificates_is_refused_before_connecting(tmp_path: Path) -> None:
+    report = run_selftest(SelftestOptions(server="https://127.0.0.1:9"), probes_with_real_server())
+    assert "--tls-dir" in report.result("server").detail
+    report = run_selftest(SelftestOptions(server="https://127.0.0.1:9", tls_dir=tmp_path), probes_with_real_server())
+    assert "certificate file missing" in report.result("server").detail
+
+
+def probes_with_real_server() -> Probes:
+    fake = probes()
+    return Probes(
+        list_readers=fake.list_readers,
+        list_printers=fake.list_printers,
+        now=lambda: dt.datetime.now(dt.UTC),
+        local_offset=lambda: JST,
+        install_time=lambda: None,
+    )
+
+
+def test_server_skipped_without_url() -> None:
+    assert check_server(None, SelftestOptions()).status is S
+
+
+# -------------------------------------------------------------------------------------------------- fonts, ledger
+
+
+def test_fonts_pass_from_the_shipped_resources() -> None:
+    result = check_fonts()
+    assert result.status is P, result.detail
+
+
+@pytest.mark.parametrize("broken", ["no-licence", "no-mincho", "not-a-font"])
+def test_fonts_fail_on_a_broken_resources_dir(broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(resource_root() / "fonts", tmp_path / "fonts")
+    if broken == "no-licence":
+        (tmp_path / "fonts" / "LICENSE-IPAex.txt").unlink()
+    elif broken == "no-mincho":
+        (tmp_path / "fonts" / "ipaexm.ttf").unlink()
+    else:
+        (tmp_path / "fonts" / "ipaexm.ttf").write_bytes(b"not a TrueType file")
+    monkeypatch.setenv(RESOURCES_ENV, str(tmp_path))
+    result = check_fonts()
+    assert result.status is F
+    assert ("LICENSE-IPAex.txt" if broken == "no-licence" else "ipaexm.ttf") in result.detail
+
+
+def test_ledger_items(tmp_path: Path) -> None:
+    assert check_ledger(SelftestOptions()).status is S
+    new = check_ledger(SelftestOptions(ledger=tmp_path / "kiosk.db"))
+    assert new.status is P and "will be created" in new.detail
+    assert not list(tmp_path.iterdir()), "the writability probe must leave nothing behind"
+    missing_dir = check_ledger(SelftestOptions(ledger=tmp_path / "nope" / "kiosk.db"))
+    assert missing_dir.status is F and "does not exist" in missing_dir.detail
+    assert check_ledger(SelftestOptions(ledger=tmp_path)).status is F
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not an SQLite database" * 10)
+    result = check_ledger(SelftestOptions(ledger=garbage))
+    assert result.status is F and "garbage.db" in result.detail
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write anywhere")
+def test_ledger_folder_not_writable(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = check_ledger(SelftestOptions(ledger=locked / "kiosk.db"))
+    finally:
+        locked.chmod(0o700)
+    assert result.status is F and "not writable" in result.detail
+
+
+def test_package_items(tmp_path: Path) -> None:
+    assert check_package(SelftestOptions()).status is S
+    no_key = check_package(SelftestOptions(package=tmp_path / "x.pkg"))
+    assert no_key.status is F and "--pubkey" in no_key.detail
+
+
+# --------------------------------------------------------------------------------------------------- whole report
+
+
+def test_report_verdict_counts_only_required_failures() -> None:
+    report = SelftestReport(
+        (
+            CheckResult("a", "甲", P, "fine"),
+            CheckResult("b", "乙", W, "careful"),
+            CheckResult("c", "丙", F, "broken", required=False),
+            CheckResult("d", "丁", S, "skipped", required=False),
+        )
+    )
+    assert report.ok
+    assert report.text().splitlines()[-1].startswith("結果: 合格")
+    failing = SelftestReport((*report.results, CheckResult("e", "戊", F, "dead")))
+    assert not failing.ok
+    assert "戊" in failing.text().splitlines()[-1] and "FAILED" in failing.text()
+    assert [line.split("]")[0] for line in failing.text().splitlines()[:5]] == [
+        "[合格",
+        "[注意",
+        "[不合格",
+        "[対象外",
+        "[不合格",
+    ]
+
+
+def test_full_run_with_fakes_passes_and_names_every_item() -> None:
+    report = run_selftest(SelftestOptions(), probes())
+    keys = [r.key for r in report.results]
+    assert keys == ["pcsc", "readers", "fonts", "printer", "package", "ledger", "clock", "server", "components"]
+    assert report.ok, report.text()
+
+
+# ------------------------------------------------------------------------------------------------- command line
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "selftest", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--package", "x.pkg"], "--package needs --pubkey"),
+        (["--pubkey", "k.pub"], "--pubkey is only used with --package"),
+        (["--tls-dir", "d"], "--tls-dir is only used with --server"),
+        (["--server", "tally:8443"], "must be an http(s) URL"),
+    ],
+)
+def test_cli_refuses_bad_option_combinations(args: list[str], message: str) -> None:
+    out = _cli(*args)
+    assert out.returncode == 2
+    assert message in out.stderr
+
+
+def test_cli_json_on_this_machine(tmp_path: Path) -> None:
+    out = _cli("--json", "--no-station", "--ledger", str(tmp_path / "k.db"))
+    data = json.loads(out.stdout)
+    by_key = {r["key"]: r for r in data["results"]}
+    assert by_key["fonts"]["status"] == "pass"
+    assert by_key["ledger"]["status"] == "pass"
+    assert by_key["components"]["status"] == "pass", by_key["components"]["detail"]
+    assert by_key["readers"]["required"] is False
+    assert out.returncode == (0 if data["ok"] else 1)
+
+
+def test_ledger_verified_and_tampering_found(tmp_path: Path) -> None:
+    import sqlite3
+
+    from ballots.events import Event, EventType
+    from sync.keys import generate_key
+    from sync.ledger import Ledger
+
+    path = tmp_path / "kiosk.db"
+    with Ledger.open(path, kiosk_id="E01-1", key=generate_key()) as ledger:
+        for staff in ("c01", "c02"):
+            ledger.append(Event(EventType.STAFF_SIGN_IN, "E01", staff, NOW))
+    good = check_ledger(SelftestOptions(ledger=path))
+    assert good.status is P and "2 events" in good.detail, good.detail
+    # A tamperer with the file drops the append-only trigger and edits a row: verify must name that row.
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("UPDATE events SET body = replace(body, 'c02', 'c99') WHERE seq = 2")
+    conn.commit()
+    conn.close()
+    bad = check_ledger(SelftestOptions(ledger=path))
+    assert bad.status is F and "seq 2" in bad.detail, bad.detail
