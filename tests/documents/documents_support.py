@@ -1,0 +1,83 @@
+"""Helpers for the document tests: a small election package definition and register entries."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ballots.model import Sex, Voter
+
+PIN_HASH = "scrypt$16384$8$1$00ff$00ff"
+
+
+def definition_dict(**overrides: Any) -> dict[str, Any]:
+    """election.toml as parsed, for a two-election national package with one early and two day stations."""
+    d: dict[str, Any] = {
+        "election_day": "2026-12-13",
+        "municipality": {
+            "code": "139999",
+            "name": "架空市",
+            "prefecture": "東京都",
+            "committee_name": "架空市選挙管理委員会",
+        },
+        "elections": [
+            {
+                "id": "shu-sho",
+                "kind": "国",
+                "name": "衆議院小選挙区選出議員選挙",
+                "short_name": "小選挙区",
+                "order": 1,
+                "early_voting_start": "2026-12-02",
+            },
+            {
+                "id": "shu-hi",
+                "kind": "国",
+                "name": "衆議院比例代表選出議員選挙",
+                "short_name": "比例代表",
+                "order": 2,
+                "early_voting_start": "2026-12-02",
+            },
+            {
+                "id": "shinsa",
+                "kind": "国",
+                "name": "最高裁判所裁判官国民審査",
+                "short_name": "国民審査",
+                "order": 3,
+                "early_voting_start": "2026-12-06",
+            },
+        ],
+        "precincts": [{"code": "001", "name": "第1投票区"}, {"code": "002", "name": "第2投票区"}],
+        "stations": [
+            {"id": "E01", "name": "市役所本庁舎期日前投票所", "kind": "early", "opens": "08:30", "closes": "20:00"},
+            {"id": "D01", "name": "第1投票所", "kind": "day", "precincts": ["001"]},
+            {"id": "D02", "name": "第2投票所", "kind": "day", "precincts": ["002"]},
+        ],
+        "staff": [
+            {"id": "m01", "name": "投票管理者　一", "role": "manager", "pin_hash": PIN_HASH},
+            {"id": "c01", "name": "受付　花子", "role": "clerk", "pin_hash": PIN_HASH},
+            {"id": "c02", "name": "事務　次郎", "role": "clerk", "pin_hash": PIN_HASH},
+        ],
+        "reports": {"hourly_times": ["10:00", "12:00", "14:00", "16:00", "18:00", "20:00"]},
+        "declaration": {"title": "宣誓書", "paper": "A4", "prefill": True, "elections": []},
+    }
+    d.update(overrides)
+    return d
+
+
+def make_voter(n: int, *, sex: Sex = Sex.MALE, precinct: str = "001", **kw: Any) -> Voter:
+    """Register entry number ``n`` (its 識別コード is ``n`` padded to 15 digits)."""
+    fields: dict[str, Any] = {
+        "code": f"{n:015d}",
+        "precinct": precinct,
+        "volume": 1 + n // 1000,
+        "page": 1 + (n % 1000) // 20,
+        "line": 1 + n % 20,
+        "name": f"髙橋　太郎{n}",
+        "kana": f"タカハシ　タロウ{n}",
+        "birth_date": date(1980, 2, 17),
+        "sex": sex,
+        "address": "東京都架空市本町１丁目２番３号",
+        "address_extra": "",
+    }
+    fields.update(kw)
+    return Voter(**fields)
