@@ -353,10 +353,19 @@ class LoadHistory:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Claim (election, voter) for each election at the server; answer with :class:`ClaimAnswered`."""
+    """Claim (election, voter) at the server for each prepared check-in; answer with :class:`ClaimAnswered`.
+
+    The server keys the claim by the check-in's event id, so the CHECK_IN recorded afterwards is this same event
+    (same id and time; ``data`` completed with the claim's outcome).
+    """
 
     voter_code: str
-    elections: tuple[str, ...]
+    check_ins: tuple[Event, ...]
+
+    @property
+    def elections(self) -> tuple[str, ...]:
+        """The elections claimed, in ballot order."""
+        return tuple(str(e.election) for e in self.check_ins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +460,7 @@ class ReceptionState:
     provisional_by: str | None = None  # the manager who allowed the 仮投票
     reason: int | None = None
     answers: Mapping[str, ClaimAnswer] = field(default_factory=dict)
+    prepared: Mapping[str, Event] = field(default_factory=dict)  # claimed check-ins by election, recorded at the end
     offline_confirmed_by: str | None = None
     ballots: tuple[BallotLine, ...] = ()
     proxy_helpers: tuple[str, ...] = ()
@@ -505,7 +515,7 @@ _ALLOWED: Mapping[Screen, tuple[type, ...]] = {
     Screen.STOP: (ManagerOverride, Refuse, Finish),
     Screen.REFUSED: (Finish, Refuse),
     Screen.CHOOSE_REASON: (ReasonChosen, Refuse, *_VOTER_EXIT),
-    Screen.CLAIMING: (ClaimAnswered,),
+    Screen.CLAIMING: (ClaimAnswered, Cancel),  # Cancel: the server refused the request itself (shown as error)
     Screen.OFFLINE_CONFIRM: (ManagerOverride, Cancel),
     Screen.ISSUE: (ProxyVote, Braille, Reissue, Finish),
 }
@@ -797,9 +807,21 @@ def _claim_or_finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
         if e.id not in state.answers and e.id not in state.overridden and not state.provisional
     )
     if pending:
-        state = replace(state, screen=Screen.CLAIMING, notice="投票用紙の交付を登録しています")
-        return Transition(state, (Claim(voter.code, pending),))
+        prepared = dict(state.prepared)
+        for eid in pending:
+            prepared[eid] = ctx.event(EventType.CHECK_IN, voter=voter.code, election=eid, data=_check_in_data(state))
+        state = replace(state, screen=Screen.CLAIMING, notice="投票用紙の交付を登録しています", prepared=prepared)
+        return Transition(state, (Claim(voter.code, tuple(prepared[eid] for eid in pending)),))
     return _finalise(ctx, state)
+
+
+_PENDING = ClaimAnswer(ClaimStatus.ACCEPTED)
+
+
+def _check_in_data(state: ReceptionState) -> dict[str, Any]:
+    elig = state.eligibility
+    assert elig is not None
+    return {"kind": elig.kind.value, "source": state.source.value if state.source else None}
 
 
 def _claim_answered(ctx: _Ctx, a: ClaimAnswered) -> Transition:
@@ -807,9 +829,16 @@ def _claim_answered(ctx: _Ctx, a: ClaimAnswered) -> Transition:
     voter = _voter(ctx)
     if a.voter_code != voter.code:
         raise _Refused("別の選挙人の登録結果が返されました")
+    unknown = set(a.answers) - set(state.prepared)
+    if unknown:
+        raise _Refused(f"登録していない選挙の結果が返されました（{', '.join(sorted(unknown))}）")
     answers = dict(state.answers)
     answers.update(a.answers)
-    state = replace(state, answers=answers)
+    # A refused claim's event is never recorded: after an override the check-in gets a fresh id of its own.
+    prepared = {
+        k: v for k, v in state.prepared.items() if answers.get(k, _PENDING).status is not ClaimStatus.ALREADY_VOTED
+    }
+    state = replace(state, answers=answers, prepared=prepared)
     already = tuple(ans.existing for ans in a.answers.values() if ans.existing is not None)
     if already:
         # The server knows a vote this desk did not: stop exactly as if the ledger had shown it.
@@ -867,8 +896,7 @@ def _finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
             continue
         answer = state.answers.get(d.election.id)
         is_offline = answer is not None and answer.status is ClaimStatus.OFFLINE
-        source = state.source.value if state.source else None
-        data: dict[str, Any] = {"kind": elig.kind.value, "offline": is_offline, "source": source}
+        data: dict[str, Any] = {**_check_in_data(state), "offline": is_offline}
         if d.election.id in state.overridden:
             data["claim"] = "override"
             data["override"] = state.override_event
@@ -878,7 +906,11 @@ def _finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
             data["offline_confirmed_by"] = state.offline_confirmed_by
         if state.reason is not None:
             data["reason"] = state.reason
-        ev = ctx.event(EventType.CHECK_IN, voter=voter.code, election=d.election.id, data=data)
+        claimed = state.prepared.get(d.election.id)
+        if claimed is not None:
+            ev = replace(claimed, data=data)  # the claim's own event id and time, as the server holds them
+        else:
+            ev = ctx.event(EventType.CHECK_IN, voter=voter.code, election=d.election.id, data=data)
         events.append(ev)
         lines.append(BallotLine(d.election, True, d.message, ev.event_id, is_offline))
     effects.insert(0, Record(tuple(events)))

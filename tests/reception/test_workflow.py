@@ -196,6 +196,11 @@ ROWS: list[tuple[str, str, date, list[Action], Screen, list[EventType], str | No
      Screen.STOP, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
     ("claim-answer-for-someone-else", "D01", ELECTION_DAY, [*CHECK, history(), accepted(*ALL, voter=OTHER)],
      Screen.CLAIMING, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "別の選挙人"),
+    ("claim-answer-for-unclaimed-election", "D01", ELECTION_DAY,
+     [*CHECK, history(), ClaimAnswered(V.code, {"zzz": ClaimAnswer(ClaimStatus.ACCEPTED)})],
+     Screen.CLAIMING, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "登録していない選挙"),
+    ("server-refused-request-cancel", "D01", ELECTION_DAY, [*CHECK, history(), Cancel()], Screen.READY,
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
     ("offline-allowed", "D01", ELECTION_DAY, [*CHECK, history(), offline(*ALL)], Screen.ISSUE,
      [T.STAFF_SIGN_IN, T.RECORD_VIEWED, *[T.CHECK_IN] * 5], None),
     ("wrong-station", "D02", ELECTION_DAY, [*CHECK, history()], Screen.REFUSED, [T.STAFF_SIGN_IN, T.RECORD_VIEWED],
@@ -262,6 +267,12 @@ def test_bad_input_changes_nothing() -> None:
     assert t.state.error and "事由選択" in t.state.error
 
 
+def _claimed(r: Run) -> tuple[str, tuple[str, ...]]:
+    claim = r.effects[-1]
+    assert isinstance(claim, Claim)
+    return claim.voter_code, claim.elections
+
+
 def _fields(state: ReceptionState) -> dict[str, object]:
     return {f: getattr(state, f) for f in state.__dataclass_fields__}
 
@@ -298,16 +309,26 @@ def test_early_voting_prints_declaration_and_records_reason() -> None:
     assert "小選挙区→比例代表→国民審査→知事→市長" in r.state.notice
 
 
-def test_claim_asks_for_every_issuable_election_in_order() -> None:
-    r = run(make_desk("D01"), [*CHECK, history()], local(ELECTION_DAY))
-    assert r.effects[-1] == Claim(V.code, ALL)
+def test_claim_asks_for_every_issuable_election_in_order_and_records_the_claimed_events() -> None:
+    desk = make_desk("D01")
+    r = run(desk, [*CHECK, history()], local(ELECTION_DAY))
+    assert _claimed(r) == (V.code, ALL)
+    claim = r.effects[-1]
+    assert isinstance(claim, Claim)
+    assert all(ev.type is EventType.CHECK_IN and ev.voter == V.code for ev in claim.check_ins)
+    # The check-ins recorded after the answers are the claimed events (the server keys claims by event id).
+    later = local(ELECTION_DAY, 10, 1)
+    t = step(desk, r.state, accepted(*ALL), later)
+    recorded = [e for eff in t.effects if isinstance(eff, Record) for e in eff.events]
+    assert [e.event_id for e in recorded] == [e.event_id for e in claim.check_ins]
+    assert all(e.at == local(ELECTION_DAY) for e in recorded)
 
 
 def test_moved_voter_is_told_which_ballots_not_to_give() -> None:
     moved = make_voter(moved=True, barred_kinds=frozenset({ElectionKind.PREFECTURAL}))
     actions = [*SIGN, BarcodeScanned(moved.code), VotersFound((moved,), exact=True), Confirmed(), history(moved)]
     r = run(make_desk("D01"), actions, local(ELECTION_DAY))
-    assert r.effects[-1] == Claim(moved.code, ("shu-sho", "shu-hi", "shinsa"))
+    assert _claimed(r) == (moved.code, ("shu-sho", "shu-hi", "shinsa"))
     r = run(make_desk("D01"), [*actions, accepted("shu-sho", "shu-hi", "shinsa", voter=moved)], local(ELECTION_DAY))
     assert [e.id for e in r.state.to_issue] == ["shu-sho", "shu-hi", "shinsa"]
     assert [b.election.id for b in r.state.not_to_issue] == ["ken", "shi"]
@@ -346,7 +367,7 @@ def test_override_keeps_every_other_rule() -> None:
     actions = [*SIGN, BarcodeScanned(moved.code), VotersFound((moved,), exact=True), Confirmed(),
                history(moved, voted("shu-sho"), voted("shi")), ManagerOverride(BOSS, "確認済み")]  # fmt: skip
     r = run(make_desk("D01"), actions, local(ELECTION_DAY))
-    assert r.effects[-1] == Claim(moved.code, ("shu-hi", "shinsa", "ken"))  # shu-sho overridden, shi still refused
+    assert _claimed(r) == (moved.code, ("shu-hi", "shinsa", "ken"))  # shu-sho overridden, shi still refused
 
 
 def test_server_already_voted_stops_with_its_record() -> None:
@@ -402,7 +423,7 @@ def test_absentee_stops_for_the_manager(status: AbsenteeStatus) -> None:
     r = run(desk, [*actions, ManagerOverride(BOSS, "不在者投票用紙の返還を確認")], local(ELECTION_DAY))
     (override,) = r.recorded(EventType.OVERRIDE)
     assert override.data["stop"] == [("absentee_issued" if status is AbsenteeStatus.ISSUED else "absentee_received")]
-    assert r.effects[-1] == Claim(voter.code, ALL)
+    assert _claimed(r) == (voter.code, ALL)
 
 
 def test_provisional_records_no_check_in_and_claims_nothing() -> None:
