@@ -80,4 +80,3 @@ def test_an_accepted_path_never_leaves_the_resources_dir(parts: list[str]) -> No
         return  # refused: fine, as long as nothing outside is returned
     root = resource_root().resolve()
     assert path.resolve().is_relative_to(root)
-
