@@ -1,0 +1,281 @@
+"""The printing port: memory and file backends, the reception's PrintService, and a real CUPS queue (cups-pdf)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from documents_support import make_voter
+
+from ballots.declaration import render_declaration
+from ballots.model import ElectionDefinition
+from ballots.printing import (
+    CupsPrinter,
+    FilePrinter,
+    JobStatus,
+    MemoryPrinter,
+    PrintDocument,
+    PrinterError,
+    PrinterProblem,
+    PrintService,
+    printer_problem_from_reasons,
+)
+
+
+@pytest.fixture(scope="module")
+def declaration_doc(definition: ElectionDefinition) -> PrintDocument:
+    voter = make_voter(42, name="印刷　試験子")
+
+    def render(reprint: bool) -> bytes:
+        return render_declaration(definition, voter=voter, voting_date=date(2026, 12, 5), reason=2, reprint=reprint)
+
+    return PrintDocument("宣誓書 000000000000042", render)
+
+
+def _flat(text: str) -> str:
+    return "".join(text.split())
+
+
+# -- pure decision table -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "reasons", "accepting", "expected"),
+    [
+        (3, ["none"], True, None),
+        (4, ["none"], True, None),
+        (5, ["paused"], True, PrinterProblem.STOPPED),
+        (5, ["none"], True, PrinterProblem.STOPPED),
+        (3, ["none"], False, PrinterProblem.NOT_ACCEPTING),
+        (3, ["media-empty-error"], True, PrinterProblem.OUT_OF_PAPER),
+        (4, ["media-needed-warning"], True, PrinterProblem.OUT_OF_PAPER),
+        (3, ["media-empty-report"], True, None),  # -report is informational only
+        (5, ["media-jam-error"], True, PrinterProblem.PAPER_JAM),
+        (3, ["door-open-error"], True, PrinterProblem.DOOR_OPEN),
+        (3, ["offline-report"], True, None),
+        (5, ["offline-error"], True, PrinterProblem.OFFLINE),
+        (4, ["connecting-to-device"], True, None),  # transient while CUPS opens the device
+        (5, ["connecting-to-device"], True, PrinterProblem.OFFLINE),
+        (3, ["toner-empty-error"], True, PrinterProblem.NO_TONER),
+        (5, ["paused", "media-empty-error"], True, PrinterProblem.STOPPED),  # first reason wins, in CUPS' order
+    ],
+)
+def test_printer_problem_from_ipp_state(
+    state: int, reasons: list[str], accepting: bool, expected: PrinterProblem | None
+) -> None:
+    assert printer_problem_from_reasons(state, reasons, accepting) is expected
+
+
+@pytest.mark.parametrize("problem", list(PrinterProblem))
+def test_every_problem_has_japanese_and_english_text(problem: PrinterProblem) -> None:
+    err = PrinterError(problem, "DESK1", "detail")
+    assert err.message_ja and err.message_en
+    assert "DESK1" in err.message_en
+    assert str(err) == f"{err.message_ja} / {err.message_en}"
+
+
+# -- memory and file backends --------------------------------------------------------------------------------------
+
+
+def test_memory_printer_keeps_each_job(declaration_doc: PrintDocument) -> None:
+    printer = MemoryPrinter()
+    pdf = declaration_doc.render(False)
+    a = printer.print_pdf(pdf, "a")
+    b = printer.print_pdf(pdf, "b", copies=2)
+    assert [j.title for j in printer.jobs] == ["a", "b"]
+    assert printer.jobs[1].pdf == pdf and b.copies == 2
+    assert a.status is JobStatus.COMPLETED and a.job_id != b.job_id
+
+
+@pytest.mark.parametrize(
+    ("pdf", "title", "copies", "message"),
+    [(b"not a pdf", "t", 1, "PDF bytes"), (b"%PDF-1.4", " ", 1, "title"), (b"%PDF-1.4", "t", 0, "copies")],
+)
+def test_bad_jobs_are_refused_before_anything_is_printed(
+    tmp_path: Path, pdf: bytes, title: str, copies: int, message: str
+) -> None:
+    for printer in (MemoryPrinter(), FilePrinter(tmp_path)):
+        with pytest.raises(ValueError, match=message):
+            printer.print_pdf(pdf, title, copies)
+    assert not list(tmp_path.iterdir())
+
+
+def test_file_printer_writes_numbered_pdfs(
+    tmp_path: Path, declaration_doc: PrintDocument, pdf_text: Callable[..., str]
+) -> None:
+    printer = FilePrinter(tmp_path / "out")
+    first = printer.print_pdf(declaration_doc.render(False), "宣誓書 000000000000042")
+    second = printer.print_pdf(declaration_doc.render(True), "宣誓書/再印刷")
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["0001-宣誓書_000000000000042.pdf", "0002-宣誓書_再印刷.pdf"]
+    assert first.location and Path(first.location).read_bytes() == first.pdf
+    assert "再印刷" in _flat(pdf_text(Path(second.location or "").read_bytes()))
+    # numbering continues in a directory that already holds jobs (a restarted kiosk)
+    third = FilePrinter(tmp_path / "out").print_pdf(first.pdf, "x")
+    assert Path(third.location or "").name == "0003-x.pdf"
+
+
+def test_file_printer_reports_an_unwritable_directory(tmp_path: Path, declaration_doc: PrintDocument) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(PrinterError) as exc:
+        FilePrinter(blocker / "sub").print_pdf(declaration_doc.render(False), "t")
+    assert exc.value.problem is PrinterProblem.UNAVAILABLE
+
+
+# -- the service the reception uses ---------------------------------------------------------------------------------
+
+
+def test_failure_never_raises_and_the_job_can_be_retried(declaration_doc: PrintDocument) -> None:
+    printer = MemoryPrinter("desk")
+    service = PrintService(printer)
+    printer.problem = PrinterProblem.OUT_OF_PAPER
+    failed = service.submit(declaration_doc)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None and "用紙がありません" in failed.message
+    assert service.failed() == [failed] and printer.jobs == []
+
+    printer.problem = None
+    retried = service.retry(failed.job_id)
+    assert retried.status is JobStatus.COMPLETED
+    assert printer.jobs[0].pdf == failed.pdf  # the same document, not a reprint
+    assert service.failed() == []
+
+
+def test_reprint_renders_again_marked(declaration_doc: PrintDocument, pdf_text: Callable[..., str]) -> None:
+    printer = MemoryPrinter()
+    service = PrintService(printer)
+    original = service.submit(declaration_doc)
+    again = service.reprint(original.job_id)
+    assert again.reprint_of == original.job_id
+    assert "再印刷" not in _flat(pdf_text(printer.jobs[0].pdf))
+    assert "再印刷" in _flat(pdf_text(printer.jobs[1].pdf))
+    with pytest.raises(ValueError, match="only failed or cancelled"):
+        service.retry(original.job_id)
+    with pytest.raises(KeyError, match="no print job"):
+        service.reprint("nope")
+
+
+def test_a_failed_retry_stays_owed(declaration_doc: PrintDocument) -> None:
+    printer = MemoryPrinter()
+    printer.problem = PrinterProblem.OFFLINE
+    service = PrintService(printer)
+    first = service.submit(declaration_doc)
+    second = service.retry(first.job_id)
+    assert {j.job_id for j in service.failed()} == {first.job_id, second.job_id}
+    printer.problem = None
+    service.reprint(second.job_id)
+    assert [j.job_id for j in service.failed()] == [first.job_id]
+
+
+# -- a real CUPS ---------------------------------------------------------------------------------------------------
+
+
+def _cups_pdf_out() -> Path:
+    """cups-pdf's output directory for jobs sent by this user (cups-pdf.conf: Out ${HOME}/PDF)."""
+    conf = Path("/etc/cups/cups-pdf.conf")
+    out = "${HOME}/PDF"
+    if conf.exists():
+        for line in conf.read_text().splitlines():
+            if line.startswith("Out "):
+                out = line.split(None, 1)[1].strip()
+    return Path(out.replace("${HOME}", os.path.expanduser("~")).replace("${USER}", os.environ.get("USER", "root")))
+
+
+def _landed(title: str, timeout: float = 30.0) -> Path:
+    deadline = time.monotonic() + timeout
+    candidates = [_cups_pdf_out(), Path(os.environ.get("UKETSUKE_TEST_CUPS_OUT", "/var/spool/cups-pdf/ANONYMOUS"))]
+    while time.monotonic() < deadline:
+        for d in candidates:
+            hits = list(d.glob(f"{title}*.pdf")) if d.is_dir() else []
+            if hits and hits[0].stat().st_size > 0:
+                time.sleep(0.2)  # cups-pdf renames into place when done; give the write a moment
+                return hits[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no cups-pdf output for {title} in {candidates}")
+
+
+@pytest.mark.cups
+def test_cups_job_lands_with_the_right_text(
+    cups_queue: str, declaration_doc: PrintDocument, pdf_text: Callable[..., str]
+) -> None:
+    printer = CupsPrinter(cups_queue)
+    assert printer.state().problem is None
+    title = f"uketsuke-test-{uuid.uuid4().hex[:10]}"  # ASCII: cups-pdf mangles other characters in file names
+    job = printer.print_pdf(declaration_doc.render(False), title)
+    assert job.status in (JobStatus.PENDING, JobStatus.PRINTING, JobStatus.COMPLETED)
+    done = printer.wait(job, timeout=60)
+    assert done.status is JobStatus.COMPLETED, done
+    out = _landed(title)
+    try:
+        flat = _flat(pdf_text(out.read_bytes()))
+        assert "宣誓書" in flat and "印刷試験子" in flat
+        assert "用務（前号の総務省令で定めるものを除く。）" in flat
+    finally:
+        out.unlink()
+
+
+@pytest.mark.cups
+def test_cups_missing_printer_is_a_clear_error(cups_queue: str, declaration_doc: PrintDocument) -> None:
+    printer = CupsPrinter(f"NO_SUCH_{uuid.uuid4().hex[:8]}")
+    with pytest.raises(PrinterError) as exc:
+        printer.print_pdf(declaration_doc.render(False), "t")
+    assert exc.value.problem is PrinterProblem.MISSING
+    assert "見つかりません" in str(exc.value) and "does not exist" in str(exc.value)
+    # through the service the reception carries on with a failed, retryable job
+    job = PrintService(printer).submit(declaration_doc)
+    assert job.status is JobStatus.FAILED and "見つかりません" in job.message
+
+
+@pytest.fixture
+def own_queue(cups_queue: str) -> Iterator[str]:
+    """A private cups-pdf queue for destructive cases (stopping, rejecting); removed afterwards."""
+    name = f"UKETSUKE_T{uuid.uuid4().hex[:8]}"
+    device = subprocess.run(["lpstat", "-v", cups_queue], capture_output=True, text=True).stdout.split()[-1]
+    ppd = Path(f"/etc/cups/ppd/{cups_queue}.ppd")
+    argv = ["lpadmin", "-p", name, "-E", "-v", device] + (["-P", str(ppd)] if ppd.exists() else [])
+    subprocess.run(argv, check=True, capture_output=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["cancel", "-a", name], capture_output=True)
+        subprocess.run(["lpadmin", "-x", name], capture_output=True)
+
+
+@pytest.mark.cups
+def test_cups_stopped_queue_is_a_clear_error_and_retry_works_after(
+    own_queue: str, declaration_doc: PrintDocument
+) -> None:
+    subprocess.run(["cupsdisable", "-r", "test: printer off", own_queue], check=True)
+    printer = CupsPrinter(own_queue)
+    service = PrintService(printer)
+    job = service.submit(declaration_doc)
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None and job.error.problem is PrinterProblem.STOPPED
+    assert "停止しています" in str(job.error) and "is stopped" in str(job.error)
+
+    subprocess.run(["cupsenable", own_queue], check=True)
+    again = service.retry(job.job_id)
+    assert again.error is None and again.status is not JobStatus.FAILED
+    assert printer.wait(again, timeout=60).status is JobStatus.COMPLETED
+    assert service.failed() == []
+
+
+@pytest.mark.cups
+def test_cups_queue_not_accepting_is_a_clear_error(own_queue: str, declaration_doc: PrintDocument) -> None:
+    subprocess.run(["cupsreject", "-r", "test", own_queue], check=True)
+    with pytest.raises(PrinterError) as exc:
+        CupsPrinter(own_queue).print_pdf(declaration_doc.render(False), "t")
+    assert exc.value.problem is PrinterProblem.NOT_ACCEPTING
+    assert "受け付けていません" in str(exc.value)
+
+
+def test_queue_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="queue name"):
+        CupsPrinter("bad name; rm -rf")
