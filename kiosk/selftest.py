@@ -540,14 +540,21 @@ def _pcsc_service_hint() -> str:
 
 
 def _pcsc_listing() -> PcscListing:
-    # reader.pcsc is the only module that loads pyscard (and with it WinSCard / libpcsclite): load it only here.
-    pcsc = importlib.import_module("reader.pcsc")
-    listing = pcsc.list_readers()
-    return PcscListing(
-        service_running=bool(getattr(listing, "service_running", True)),
-        readers=tuple(getattr(listing, "readers", listing)),
-        detail=str(getattr(listing, "detail", "")),
-    )
+    # reader.pcsc is the only module that loads pyscard (and with it WinSCard or libpcsclite): import it only here,
+    # so a terminal without the PC/SC library still gets the rest of the report.
+    try:
+        from reader.pcsc import list_readers
+    except ImportError as exc:
+        return PcscListing(False, (), f"PC/SC library not loadable: {exc}")
+    from reader.transport import ServiceUnavailableError, TransportError
+
+    try:
+        readers = list_readers()
+    except ServiceUnavailableError as exc:
+        return PcscListing(False, (), f"PC/SC service not running: {exc}")
+    except TransportError as exc:
+        return PcscListing(False, (), f"PC/SC error: {exc}")
+    return PcscListing(True, tuple(readers), "PC/SC service running")
 
 
 def _system_printers() -> list[PrinterInfo]:

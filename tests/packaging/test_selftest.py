@@ -413,3 +413,41 @@ def test_ledger_verified_and_tampering_found(tmp_path: Path) -> None:
     conn.close()
     bad = check_ledger(SelftestOptions(ledger=path))
     assert bad.status is F and "seq 2" in bad.detail, bad.detail
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "running", "detail_part"),
+    [
+        (["Reader A", "Reader B"], True, "running"),
+        ([], True, "running"),
+        ("ServiceUnavailableError", False, "not running"),
+        ("CommunicationError", False, "PC/SC error"),
+    ],
+)
+def test_real_pcsc_probe_maps_reader_outcomes(
+    behaviour: list[str] | str, running: bool, detail_part: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reader.pcsc
+    import reader.transport
+
+    def fake_list_readers() -> list[str]:
+        if isinstance(behaviour, str):
+            raise getattr(reader.transport, behaviour)("establish context: Service not available. (0x8010001D)")
+        return behaviour
+
+    monkeypatch.setattr(reader.pcsc, "list_readers", fake_list_readers)
+    listing = Probes().list_readers()
+    assert listing.service_running is running
+    assert detail_part in listing.detail
+    assert listing.readers == (tuple(behaviour) if isinstance(behaviour, list) else ())
+
+
+def test_pcsc_through_the_real_pcscd(pcscd_running: None) -> None:
+    results = check_pcsc(Probes(), SelftestOptions())
+    assert [r.status for r in results] == [P, P], [r.detail for r in results]
+    assert any("Virtual PCD" in name for name in results[1].data["readers"])
+
+
+def test_printer_through_the_real_cups(cups_queue: str) -> None:
+    result = check_printer(Probes(), SelftestOptions(printer=cups_queue))
+    assert result.status is P, result.detail
