@@ -54,9 +54,13 @@ def register(subparsers: Any) -> None:
     show.add_argument("--json", action="store_true", help="print JSON")
     show.add_argument("--limit", type=_positive_int, metavar="N", help="only the newest N events")
     show.add_argument(
-        "--type", dest="types", action="append", choices=[t.value for t in EventType], metavar="T",
+        "--type",
+        dest="types",
+        action="append",
+        choices=[t.value for t in EventType],
+        metavar="T",
         help="only events of this type (repeatable): " + ", ".join(t.value for t in EventType),
-    )  # fmt: skip
+    )
     show.set_defaults(func=cmd_show)
 
     verify = sub.add_parser(
@@ -66,10 +70,11 @@ def register(subparsers: Any) -> None:
     )
     verify.add_argument("db", metavar="DB", help="ledger file (SQLite)")
     verify.add_argument(
-        "--pubkey", metavar="F",
+        "--pubkey",
+        metavar="F",
         help="the kiosk's public key (PEM or hex) from a trusted source; without it the key recorded in the ledger "
         "is used, which only proves internal consistency",
-    )  # fmt: skip
+    )
     verify.add_argument("--json", action="store_true", help="print JSON")
     verify.set_defaults(func=cmd_verify)
 
@@ -175,6 +180,11 @@ def _verify_text(report: VerifyReport) -> str:
             "注意: 公開鍵が指定されていないため、台帳内に記録された鍵で検証しました。これは台帳の内部整合性を"
             "示すだけです（ファイルを書き換えられる者は鍵も差し替えられます）。改ざんのないことを証明するには、"
             "委員会が保管する端末の公開鍵を --pubkey で指定してください。"
+        )
+    if report.recorded_key_matches is False:
+        lines.append(
+            "注意: 指定された公開鍵は、台帳に記録された鍵と一致しません"
+            "（別の端末の鍵か、台帳の鍵が差し替えられています）。"
         )
     lines += [f"警告: {w}" for w in report.warnings]
     return "\n".join(lines)

@@ -339,8 +339,6 @@ class Ledger:
         with self._write() as conn:
             last = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-            batch_types: dict[str, str] = {}
-            batch_voided: set[str] = set()
             for i, (ev, body_json) in enumerate(prepared):
                 where = f"event #{i + 1} ({ev.event_id})"
                 existing = conn.execute(
@@ -354,28 +352,27 @@ class Ledger:
                 if conn.execute("SELECT 1 FROM replica WHERE event_id = ?", (ev.event_id,)).fetchone():
                     raise LedgerError(f"{where}: event_id belongs to another kiosk's event")
                 if ev.type is EventType.VOID:
-                    self._check_void_target(conn, where, str(ev.data["target"]), batch_types, batch_voided)
+                    self._check_void_target(conn, where, str(ev.data["target"]))
                 seq += 1
                 sealed = seal(ev, kiosk_id=self._kiosk_id, seq=seq, prev_hash=prev_hash, key=self._key)
                 conn.execute(_INSERT_EVENT, _row_values(sealed, body_json))
                 prev_hash = sealed.hash
-                batch_types[ev.event_id] = ev.type.value
                 out.append(sealed)
         return out
 
     @staticmethod
-    def _check_void_target(
-        conn: sqlite3.Connection, where: str, target: str, batch_types: dict[str, str], batch_voided: set[str]
-    ) -> None:
-        """Refuse a void of an unknown event, of a void, or of an event that is already voided."""
+    def _check_void_target(conn: sqlite3.Connection, where: str, target: str) -> None:
+        """Refuse a void of an unknown event, of a void, or of an event that is already voided.
+
+        Runs inside the append transaction, so events inserted earlier in the same batch are seen too.
+        """
         row = conn.execute(
             "SELECT type FROM events WHERE event_id = ? UNION ALL SELECT type FROM replica WHERE event_id = ?",
             (target, target),
         ).fetchone()
-        target_type = row[0] if row else batch_types.get(target)
-        if target_type is None:
+        if row is None:
             raise LedgerError(f"{where}: void target {target!r} is not a known event")
-        if target_type == EventType.VOID.value:
+        if row[0] == EventType.VOID.value:
             raise LedgerError(f"{where}: a void cannot be voided (target {target!r} is itself a void)")
         voided = conn.execute(
             "SELECT event_id FROM events WHERE target = ? UNION ALL SELECT event_id FROM replica WHERE target = ?",
@@ -383,9 +380,6 @@ class Ledger:
         ).fetchone()
         if voided is not None:
             raise LedgerError(f"{where}: event {target!r} is already voided (by {voided[0]})")
-        if target in batch_voided:
-            raise LedgerError(f"{where}: event {target!r} is voided twice in one append")
-        batch_voided.add(target)
 
     # ----------------------------------------------------------------------------------------------------- reading
     def _sealed_from_row(self, row: Sequence[Any]) -> SealedEvent:
@@ -664,8 +658,9 @@ class Ledger:
                 checked = state["rows"] - 1
                 bad_seq, reason = state["seq"], str(exc)
                 if "expected seq" in reason:
-                    # A gap or reorder: the missing seq is the one that should have been here.
-                    bad_seq = checked + 1
+                    # A gap names the missing seq (the one that should have been here); a row with a seq below the
+                    # expected one (e.g. an inserted seq 0) is itself the bad row.
+                    bad_seq = min(state["seq"], checked + 1)
             except _BadRow as exc:
                 checked = state["rows"] - 1
                 bad_seq, reason = exc.seq, exc.reason
