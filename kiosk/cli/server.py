@@ -1,0 +1,91 @@
+"""``uketsuke server``: run the central tally server (mutual TLS, SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from kiosk.cli import CommandError
+
+__all__ = ["parse_listen", "register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``server`` command."""
+    p = subparsers.add_parser(
+        "server",
+        help="run the central tally server",
+        description="Serve claims, event sync and replica pulls to the kiosks holding the same election package. "
+        "Every client needs a certificate of the committee CA (uketsuke pki).",
+    )
+    p.add_argument("--package", type=Path, required=True, help="election package file")
+    p.add_argument("--pubkey", type=Path, required=True, help="the committee's public key (PEM)")
+    p.add_argument("--passphrase-file", type=Path, help="package passphrase (default: $UKETSUKE_PASSPHRASE)")
+    p.add_argument(
+        "--database",
+        default="sqlite:///uketsuke-server.db",
+        help="sqlite:///path (default) or postgresql://user@host/db",
+    )
+    p.add_argument("--listen", default="127.0.0.1:8443", help="HOST:PORT (default 127.0.0.1:8443)")
+    p.add_argument("--tls-dir", type=Path, help="directory with server.crt and server.key")
+    p.add_argument("--ca", type=Path, help="CA directory with ca.crt and crl.pem (revocations re-read on change)")
+    p.add_argument(
+        "--insecure-demo",
+        action="store_true",
+        help="no TLS, callers identify by header: demo on 127.0.0.1 only, never on a network",
+    )
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=run)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) → (host, port); CommandError if malformed."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"--listen {text!r}: expected HOST:PORT, e.g. 0.0.0.0:8443")
+    return host, int(port)
+
+
+def _passphrase(args: argparse.Namespace) -> str:
+    if args.passphrase_file is not None:
+        try:
+            return args.passphrase_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CommandError(f"--passphrase-file {args.passphrase_file}: {exc.strerror}") from None
+    value = os.environ.get("UKETSUKE_PASSPHRASE")
+    if not value:
+        raise CommandError("package passphrase needed: --passphrase-file FILE or UKETSUKE_PASSPHRASE")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the package, check the TLS material, serve until interrupted."""
+    from ballots.package import open_package
+
+    from sync.server.runner import ServerTLS, serve
+    from sync.server.storage import StorageError, parse_database_url
+
+    host, port = parse_listen(args.listen)
+    try:
+        parse_database_url(args.database)
+    except StorageError as exc:
+        raise CommandError(str(exc)) from None
+    tls = None
+    if args.insecure_demo:
+        if args.tls_dir or args.ca:
+            raise CommandError("--insecure-demo cannot be combined with --tls-dir/--ca")
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise CommandError(f"--insecure-demo only listens on loopback, not {host}")
+    else:
+        if args.tls_dir is None or args.ca is None:
+            raise CommandError("--tls-dir and --ca are required (mutual TLS); see 'uketsuke pki'")
+        tls = ServerTLS(args.tls_dir, args.ca)
+    package = open_package(args.package, args.pubkey, _passphrase(args))
+    try:
+        serve(package, args.database, host, port, tls, log_level=args.log_level)
+    except StorageError as exc:
+        raise CommandError(str(exc)) from None
+    return 0

@@ -1,0 +1,73 @@
+"""Schema migrations of the tally server, for SQLite and PostgreSQL side by side.
+
+Each migration is applied once, in order, inside one transaction together with its row in ``schema_migrations``.
+Nothing in the schema is ever updated in place for the election's facts: events, claims, releases, conflicts and
+rejections are insert-only; only the ``kiosks`` status row and ``meta`` are rewritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "Migration"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step; ``sqlite`` and ``postgres`` are lists of statements with the same meaning."""
+
+    version: int
+    name: str
+    sqlite: tuple[str, ...]
+    postgres: tuple[str, ...]
+
+
+def _both(
+    *statements: str, serial_sqlite: str = "INTEGER PRIMARY KEY AUTOINCREMENT"
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Write a statement once; ``{serial}`` becomes each dialect's auto-increment key."""
+    lite = tuple(s.replace("{serial}", serial_sqlite) for s in statements)
+    pg = tuple(s.replace("{serial}", "BIGSERIAL PRIMARY KEY") for s in statements)
+    return lite, pg
+
+
+_INITIAL = _both(
+    # Fixed at first start: a database belongs to exactly one election package.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Per kiosk: where its chain stands on the server, and what it last told us about itself.
+    """CREATE TABLE kiosks (
+        kiosk_id TEXT PRIMARY KEY, ledger_key TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+        last_seq BIGINT NOT NULL DEFAULT 0, last_hash TEXT NOT NULL,
+        pending BIGINT, replica_cursor BIGINT, replica_age_s DOUBLE PRECISION, client_time TEXT,
+        skew_ms DOUBLE PRECISION, station_id TEXT)""",
+    # Every accepted sealed event; ``cursor`` is the pull position (assigned by the one event writer, so cursors
+    # become visible in order).
+    """CREATE TABLE events (
+        cursor {serial}, event_id TEXT NOT NULL UNIQUE, kiosk_id TEXT NOT NULL, seq BIGINT NOT NULL,
+        type TEXT NOT NULL, election TEXT, voter TEXT, station_id TEXT NOT NULL, at TEXT NOT NULL,
+        hash TEXT NOT NULL, target TEXT, sealed TEXT NOT NULL, received_at TEXT NOT NULL, UNIQUE (kiosk_id, seq))""",
+    "CREATE INDEX events_type_cursor ON events (type, cursor)",
+    "CREATE INDEX events_target ON events (target)",
+    # The claim: at most one row per (election, voter, generation). Inserted by primary key, never checked first.
+    # A void of the holding check-in adds a ``releases`` row; the next claim uses the next generation.
+    """CREATE TABLE claims (
+        election TEXT NOT NULL, voter TEXT NOT NULL, gen INTEGER NOT NULL, event_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL, station_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+        source TEXT NOT NULL, claimed_at TEXT NOT NULL, PRIMARY KEY (election, voter, gen))""",
+    "CREATE INDEX claims_event ON claims (event_id)",
+    """CREATE TABLE releases (
+        election TEXT NOT NULL, voter TEXT NOT NULL, gen INTEGER NOT NULL, void_event_id TEXT NOT NULL,
+        released_at TEXT NOT NULL, PRIMARY KEY (election, voter, gen))""",
+    # A second accepted check-in for a claimed (election, voter): both events stay, this row reports it.
+    """CREATE TABLE conflicts (
+        id {serial}, election TEXT NOT NULL, voter TEXT NOT NULL,
+        first_event_id TEXT NOT NULL, first_kiosk TEXT NOT NULL, first_station TEXT NOT NULL, first_at TEXT NOT NULL,
+        second_event_id TEXT NOT NULL UNIQUE, second_kiosk TEXT NOT NULL, second_station TEXT NOT NULL,
+        second_at TEXT NOT NULL, detected_at TEXT NOT NULL)""",
+    "CREATE INDEX conflicts_first ON conflicts (first_event_id)",
+    # Everything refused, with its reason: TLS handshakes, authorisation, chain and signature checks.
+    """CREATE TABLE rejections (
+        id {serial}, at TEXT NOT NULL, stage TEXT NOT NULL, client_id TEXT, peer TEXT, reason TEXT NOT NULL)""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _INITIAL[0], _INITIAL[1]),)
