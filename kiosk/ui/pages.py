@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QIntValidator, QPixmap
+from PySide6.QtGui import QIntValidator, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -767,6 +767,11 @@ class ReasonPage(Page):
         buttons.addStretch(1)
         buttons.addWidget(self.choose_button)
         lay = QVBoxLayout(self)
+        for n in REASONS:
+            # Digits choose directly, even while the list (which would use them for keyboard search) has focus.
+            key = QShortcut(QKeySequence(str(n)), self)
+            key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            key.activated.connect(lambda n=n: self.chosen.emit(n))
         lay.addWidget(_title("期日前投票の事由を選んでください（数字キー 1〜6）"))
         lay.addWidget(self.list, 1)
         lay.addWidget(self.error)
@@ -775,14 +780,6 @@ class ReasonPage(Page):
     def enter(self) -> None:
         self.list.setCurrentRow(0)
         self.list.setFocus()
-
-    def keyPressEvent(self, event: Any) -> None:
-        """Digits 1–6 choose directly."""
-        text = event.text()
-        if len(text) == 1 and text in "123456":
-            self.chosen.emit(int(text))
-        else:
-            super().keyPressEvent(event)
 
     def _choose(self) -> None:
         item = self.list.currentItem()
@@ -832,6 +829,7 @@ class HardStopPage(Page):
 
     override_requested = Signal(str, str, str)  # manager id, PIN, reason
     dismissed = Signal()
+    manager_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("停止", parent)
@@ -857,18 +855,28 @@ class HardStopPage(Page):
         self.override_button = shortcut_button("管理者の判断で続行", None, self._override, self)
         form.addRow(self.override_button)
         self.dismiss_button = shortcut_button("受付を中止して次の方へ", "Escape", self.dismissed.emit, self)
+        self.manager_button = shortcut_button(
+            "管理者メニュー（拒否・仮投票）", "F10", self.manager_requested.emit, self
+        )
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.dismiss_button)
+        buttons.addWidget(self.manager_button)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addWidget(self.text, 1)
         lay.addWidget(self.override_box)
         lay.addWidget(self.error)
-        lay.addWidget(self.dismiss_button)
+        lay.addLayout(buttons)
 
-    def set_stop(self, title: str, text: str, can_override: bool) -> None:
+    def set_stop(
+        self, title: str, text: str, can_override: bool, *, manager_menu: bool = False, dismiss: str = ""
+    ) -> None:
         """What stopped the flow and why; ``can_override``: a manager may continue with a reason."""
         self.title.setText(title)
         self.text.setText(text)
         self.override_box.setVisible(can_override)
+        self.manager_button.setVisible(manager_menu)
+        self.dismiss_button.setText(f"{dismiss or '受付を中止して次の方へ'}　[Esc]")
         self.manager_id.clear()
         self.manager_pin.clear()
         self.reason.clear()

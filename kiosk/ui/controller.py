@@ -1,0 +1,519 @@
+"""The controller: renders the reception core's state on the screens and turns what people do into core actions.
+
+It holds no rules. Every action goes to the headless :class:`kiosk.app.KioskRuntime` through the background
+operations helper (desk work — register, ledger, server claim, printing — on one "desk" lane; card reads on the "card"
+lane), and the state that comes back is rendered. While work runs, the screen shows progress and ignores further
+input for the voter, so a double Enter cannot record twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ballots.rules import Eligibility
+from ballots.wareki import format_wareki
+from kiosk import workflow as wf
+from kiosk.app import DeskResult, KioskRuntime, OpeningCheck, StartupInfo, SyncSnapshot
+from kiosk.ui.bridge import CoreBridge
+from kiosk.ui.ops import BackgroundOps
+from kiosk.ui.pages import CheckRow, ElectionLine, SearchRow, VoterCard
+from kiosk.ui.scanner import BarcodeScannerFilter
+from kiosk.ui.window import KioskWindow
+
+__all__ = ["KioskController"]
+
+log = logging.getLogger(__name__)
+
+_SEX = {"M": "男", "F": "女"}
+
+
+def _search_row(v: Any) -> SearchRow:
+    return SearchRow(
+        code=v.code,
+        name=v.name,
+        kana=v.kana,
+        birth=format_wareki(v.birth_date),
+        sex=_SEX.get(v.sex.value, str(v.sex)),
+        address=f"{v.address}{(' ' + v.address_extra) if v.address_extra else ''}",
+        precinct=v.precinct,
+    )
+
+
+class KioskController(QObject):
+    """Wires the window to the runtime. ``state_rendered(screen)`` fires after each render (tests wait on it)."""
+
+    state_rendered = Signal(str)
+    idle = Signal()
+
+    def __init__(self, window: KioskWindow, runtime: KioskRuntime, ops: BackgroundOps | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runtime = runtime
+        self.ops = ops or BackgroundOps(self)
+        self.bridge = CoreBridge(self)
+        self.scanner = BarcodeScannerFilter(self)
+        self.state: wf.ReceptionState = wf.initial_state()
+        self.info: StartupInfo | None = None
+        self.photo: Any = None  # the card's face photo of the current voter, in memory only
+        self.preview: Eligibility | None = None
+        self.station_open = False
+        self.test_mode = False
+        self._desk_busy = False
+        self._wire()
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        w = self.window
+        w.unlock.unlock_requested.connect(self.unlock)
+        w.sign_in.sign_in_requested.connect(lambda sid, pin: self.dispatch(wf.SignIn(sid, pin)))
+        w.opening.open_requested.connect(self.open_station)
+        w.opening.recheck_requested.connect(self.run_opening_check)
+        w.opening.reset_test_requested.connect(self.reset_test)
+        w.reception.collation_requested.connect(lambda: w.show_page(w.collation))
+        w.reception.pin_requested.connect(self._show_pin_pad)
+        w.reception.search_requested.connect(self._show_search)
+        w.reception.manager_requested.connect(self.show_manager_menu)
+        w.collation.submitted.connect(self.read_card_collation)
+        w.collation.cancelled.connect(self._back_to_state)
+        w.pin_pad.pin_entered.connect(self.read_card_pin)
+        w.pin_pad.cancelled.connect(self._back_to_state)
+        w.search.search_requested.connect(lambda text, birth: self.dispatch(wf.ManualSearch(text, birth)))
+        w.search.chosen.connect(lambda code: self.dispatch(wf.CandidateChosen(code)))
+        w.search.cancelled.connect(self._leave_voter)
+        w.voter.confirmed.connect(lambda: self.dispatch(wf.Confirmed()))
+        w.voter.not_this_person.connect(lambda: self.dispatch(wf.NotThisPerson()))
+        w.voter.cancelled.connect(lambda: self.dispatch(wf.Cancel()))
+        w.reason.chosen.connect(lambda n: self.dispatch(wf.ReasonChosen(n)))
+        w.reason.cancelled.connect(lambda: self.dispatch(wf.Cancel()))
+        w.ballots.finished.connect(lambda: self.dispatch(wf.Finish()))
+        w.stop.override_requested.connect(
+            lambda mid, pin, reason: self.dispatch(wf.ManagerOverride(wf.ManagerAuth(mid, pin), reason))
+        )
+        w.stop.dismissed.connect(self._leave_voter)
+        w.stop.manager_requested.connect(self.show_manager_menu)
+        w.manager.submitted.connect(self.manager_action)
+        w.manager.cancelled.connect(self._back_to_state)
+        w.sign_out_requested.connect(lambda: self.dispatch(wf.SignOut()))
+        w.report_requested.connect(self.print_report)
+        w.close_requested.connect(self.shutdown)
+        self.scanner.scanned.connect(self.barcode)
+        self.bridge.card_changed.connect(self._card_changed)
+        self.bridge.reader_changed.connect(w.status.set_reader)
+        self.bridge.printer_changed.connect(w.status.set_printer)
+        self.bridge.sync_changed.connect(self._sync_changed)
+        self.ops.busy_changed.connect(lambda n: n == 0 and self.idle.emit())
+
+    def start(self) -> None:
+        """Show the first screen (package unlock) and start watching the keyboard for barcode scans."""
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.scanner)
+        self.window.unlock.set_package(self.runtime.describe_package())
+        self.window.show_page(self.window.unlock)
+
+    def _fail(self, context: str) -> Callable[[BaseException], None]:
+        def handler(exc: BaseException) -> None:
+            self._set_desk_busy(False)
+            self.window.errors.show(exc, context)
+            self._render()
+
+        return handler
+
+    # -- start-up -------------------------------------------------------------------------------------------------
+
+    def unlock(self, passphrase: str) -> None:
+        """Open the package in the background (decrypt, verify, index the register), then sign-in."""
+        self.window.unlock.set_busy(True)
+
+        def done(info: StartupInfo) -> None:
+            self.info = info
+            self.window.unlock.set_busy(False)
+            self.window.errors.clear()
+            self.window.status.set_package(info.package_short)
+            self.window.sign_in.set_station(f"{info.station_name}（{info.station_id}）　データ {info.package_short}")
+            self.runtime.watch(self.bridge)
+            self._render()
+
+        def failed(exc: BaseException) -> None:
+            self.window.unlock.set_busy(False)
+            self.window.unlock.show_error("開けませんでした。パスフレーズを確認してください。")
+            self.window.errors.show(exc, "選挙データを開く")
+
+        self.ops.run("open package", self.runtime.start, passphrase, on_done=done, on_error=failed, lane="desk")
+
+    def run_opening_check(self) -> None:
+        """Reader, printer, server, replica freshness, empty ledger for a new day — in the background."""
+        self.window.opening.set_checks([CheckRow("点検中", None, "しばらくお待ちください")])
+
+        def done(checks: list[OpeningCheck]) -> None:
+            rows = [CheckRow(c.item, c.ok, c.detail, c.required) for c in checks]
+            self.window.opening.set_checks(rows)
+
+        self.ops.run("opening check", self.runtime.opening_checks, on_done=done, on_error=self._fail("開始前点検"),
+                     lane="desk")
+
+    def open_station(self, test_mode: bool) -> None:
+        """Record the opening (in the test ledger in test mode) and go to the ready screen."""
+        assert self.state.staff is not None
+
+        def done(_: object) -> None:
+            self.station_open = True
+            self.test_mode = test_mode
+            self.window.set_test_mode(test_mode)
+            if test_mode:
+                # The test reception is a fresh desk on the test ledger: staff sign in to it again.
+                self.state = wf.initial_state()
+                self.window.status.set_staff(None, None)
+            self._render()
+
+        self.ops.run("open station", self.runtime.open_station, self.state.staff.id, test_mode, on_done=done,
+                     on_error=self._fail("受付開始"), lane="desk")
+
+    def reset_test(self) -> None:
+        """After the logic-and-accuracy test: throw the test records away and go back to the opening check."""
+
+        def done(_: object) -> None:
+            self.station_open = False
+            self.test_mode = False
+            self.state = wf.initial_state()
+            self.window.status.set_staff(None, None)
+            self.window.set_test_mode(False)
+            self.window.errors.show("試験モードの記録をリセットしました。本番の開始前点検を行ってください。")
+            self._render()
+
+        self.ops.run("reset test", self.runtime.reset_test, on_done=done, on_error=self._fail("試験記録のリセット"),
+                     lane="desk")
+
+    def end_test(self) -> None:
+        """Leave test mode from the ready screen (manager menu): reset and return to the opening check."""
+        self.reset_test()
+
+    # -- the desk -------------------------------------------------------------------------------------------------
+
+    def dispatch(self, action: wf.Action) -> None:
+        """Send one action to the core in the background; the resulting state is rendered when it comes back."""
+        if self._desk_busy:
+            # A second key press while the first is still being recorded is dropped, never queued twice.
+            log.info("ignored %s while the desk is busy", type(action).__name__)
+            return
+        if not isinstance(action, wf.allowed_actions(self.state)):
+            self.window.current_page().show_error("この画面ではその操作はできません。")
+            return
+        self._set_desk_busy(True)
+
+        def done(result: DeskResult) -> None:
+            self._set_desk_busy(False)
+            self.preview = result.preview
+            self._apply(result.state)
+
+        self.ops.run(type(action).__name__, self.runtime.dispatch, action, on_done=done,
+                     on_error=self._fail("受付処理"), lane="desk")
+
+    def _set_desk_busy(self, busy: bool) -> None:
+        self._desk_busy = busy
+        page = self.window.current_page()
+        if page is self.window.reception:
+            self.window.reception.set_reading("処理中…" if busy else None)
+        page.setEnabled(not busy)
+
+    def _apply(self, state: wf.ReceptionState) -> None:
+        previous = self.state
+        self.state = state
+        if state.screen is wf.Screen.SIGNED_OUT or (state.voter is None and state.screen is wf.Screen.READY):
+            self.photo = None  # the photo lives only as long as the voter is at the desk
+        if previous.staff != state.staff:
+            staff = state.staff
+            self.window.status.set_staff(staff.id if staff else None,
+                                         ("投票管理者" if staff.role.value == "manager" else "係員") if staff else None)
+        if state.screen is wf.Screen.READY and previous.screen is not wf.Screen.READY:
+            self.window.errors.clear()
+        self._render()
+
+    def _render(self) -> None:
+        """Show the screen for the current state (and start-up phase)."""
+        w, s = self.window, self.state
+        if self.info is None:
+            w.show_page(w.unlock)
+            self.state_rendered.emit("unlock")
+            return
+        screen = s.screen
+        if screen is wf.Screen.SIGNED_OUT:
+            w.show_page(w.sign_in)
+            w.sign_in.show_error(s.error or "")
+        elif not self.station_open:
+            w.opening.set_manager(s.staff is not None and s.staff.role.value == "manager",
+                                  test_records=self.runtime.has_test_records())
+            w.show_page(w.opening)
+            self.run_opening_check()
+            self.state_rendered.emit("opening")
+            return
+        elif screen in (wf.Screen.READY, wf.Screen.SEARCHING, wf.Screen.CHECKING, wf.Screen.CLAIMING):
+            w.reception.set_reading(None if screen is wf.Screen.READY else s.notice)
+            w.reception.set_status(s.notice)
+            w.show_page(w.reception)
+            w.reception.show_error(s.error or "")
+        elif screen is wf.Screen.CHOOSE_CANDIDATE:
+            w.search.set_mode(True, s.notice)
+            w.show_page(w.search)
+            w.search.set_results([_search_row(v) for v in s.candidates])
+        elif screen is wf.Screen.NOT_FOUND:
+            w.search.set_mode(False)
+            w.show_page(w.search)
+            w.search.show_error("　".join((s.notice, *s.lines)))
+        elif screen is wf.Screen.CONFIRM_IDENTITY:
+            self._render_voter()
+        elif screen in (wf.Screen.STOP, wf.Screen.REFUSED, wf.Screen.IDENTITY_DOUBT, wf.Screen.OFFLINE_CONFIRM):
+            self._render_stop()
+        elif screen is wf.Screen.CHOOSE_REASON:
+            w.show_page(w.reason)
+        elif screen is wf.Screen.ISSUE:
+            notes = [line for line in s.lines if not line.startswith(("○", "×"))]
+            w.ballots.set_ballots(
+                [e.name for e in s.to_issue], [b.message for b in s.not_to_issue], notes
+            )
+            w.show_page(w.ballots)
+        if s.error and screen is not wf.Screen.SIGNED_OUT:
+            w.current_page().show_error(s.error)
+        self.state_rendered.emit(screen.value)
+
+    def _render_voter(self) -> None:
+        w, s = self.window, self.state
+        voter = s.voter
+        assert voter is not None
+        source = {
+            wf.IdSource.CARD: "マイナンバーカード",
+            wf.IdSource.BARCODE: "入場券",
+            wf.IdSource.MANUAL: "名簿検索",
+        }.get(s.source, "") if s.source else ""
+        card = VoterCard(
+            name=voter.name,
+            kana=voter.kana,
+            birth=f"{format_wareki(voter.birth_date)}（{voter.age_on(self.runtime.today())}歳）",
+            sex=_SEX.get(voter.sex.value, ""),
+            address=f"{voter.address}{(' ' + voter.address_extra) if voter.address_extra else ''}",
+            precinct=self.runtime.precinct_name(voter.precinct),
+            register_ref=f"{voter.volume}冊 {voter.page}頁 {voter.line}行",
+            elections=_election_lines(self.preview) if self.preview is not None else (),
+            photo=self.photo if s.source is wf.IdSource.CARD else None,
+            source=source,
+        )
+        w.voter.set_voter(card)
+        w.show_page(w.voter)
+
+    def _render_stop(self) -> None:
+        w, s = self.window, self.state
+        screen = s.screen
+        text = "\n".join((s.notice, *s.lines))
+        if screen is wf.Screen.STOP:
+            w.stop.set_stop("投票済み・停止", text, True, manager_menu=True, dismiss="交付せず受付を終える")
+        elif screen is wf.Screen.REFUSED:
+            w.stop.set_stop(s.title, text, False, manager_menu=True, dismiss="交付せず受付を終える")
+        elif screen is wf.Screen.IDENTITY_DOUBT:
+            w.stop.set_stop(s.title, text, False, manager_menu=True, dismiss="受付を中止する")
+        else:  # OFFLINE_CONFIRM
+            w.stop.set_stop(s.title, text, True, manager_menu=False, dismiss="受付を中止する")
+        w.show_page(w.stop)
+
+    def _back_to_state(self) -> None:
+        self._render()
+
+    def _leave_voter(self) -> None:
+        """Esc on a voter screen: Finish where the core allows it (after a stop), else Cancel."""
+        allowed = wf.allowed_actions(self.state)
+        if wf.Finish in allowed:
+            self.dispatch(wf.Finish())
+        elif wf.Cancel in allowed:
+            self.dispatch(wf.Cancel())
+        else:
+            self._render()
+
+    # -- identification -------------------------------------------------------------------------------------------
+
+    def barcode(self, text: str) -> None:
+        """A 入場券 was scanned, whatever had the focus."""
+        if self.info is None or not self.station_open or self.state.screen is wf.Screen.SIGNED_OUT:
+            return
+        if wf.BarcodeScanned not in wf.allowed_actions(self.state):
+            self.window.current_page().show_error("この画面では入場券を読み取れません。完了してから読み取ってください。")
+            return
+        self.photo = None
+        self.dispatch(wf.BarcodeScanned(text))
+
+    def _card_changed(self, present: bool) -> None:
+        if not self.station_open:
+            return
+        if present and self.state.screen is wf.Screen.READY:
+            self.window.reception.set_status("カードを検出しました。照合番号 [F2] または暗証番号 [F3] で読み取ります。")
+        elif not present and self.window.current_page() in (self.window.collation, self.window.pin_pad):
+            self.window.current_page().show_error("カードが外されました。読取機に置いてください。")
+
+    def _show_pin_pad(self) -> None:
+        self.window.pin_pad.set_tries_left(None)
+        self.window.show_page(self.window.pin_pad)
+
+    def _show_search(self) -> None:
+        self.window.search.set_mode(False)
+        self.window.show_page(self.window.search)
+
+    def read_card_collation(self, birth: date, code: str, expiry: str) -> None:
+        """Read basic 4 info + face photo with 照合番号B typed by the clerk (card lane, never the UI thread)."""
+        self._read_card(self.runtime.read_card_collation, birth, code, expiry or None)
+
+    def read_card_pin(self, pin: str) -> None:
+        """Read basic 4 info (+ photo if the card allows) with the voter's PIN."""
+        self._read_card(self.runtime.read_card_pin, pin)
+
+    def _read_card(self, fn: Callable[..., Any], *args: Any) -> None:
+        back = self.window.current_page()
+        self.window.reception.set_reading("カードを読み取っています…")
+        self.window.show_page(self.window.reception)
+
+        def done(outcome: Any) -> None:
+            self.window.reception.set_reading(None)
+            if getattr(outcome, "ok", False):
+                self.photo = getattr(outcome, "photo", None)
+                info = outcome.info
+                self.dispatch(wf.CardRead(info.name, info.address, info.birth_date, info.sex_code))
+                return
+            self._card_failed(outcome, back)
+
+        self.ops.run("card read", fn, *args, on_done=done, on_error=self._fail("カード読取"), lane="card")
+
+    def _card_failed(self, outcome: Any, back: Any) -> None:
+        kind = type(outcome).__name__
+        message = getattr(outcome, "message", "カードを読み取れませんでした。")
+        if kind == "SecretBlocked":
+            self.window.stop.set_stop("ロックされています", message, False, manager_menu=False,
+                                      dismiss="受付画面に戻る")
+            self.window.show_page(self.window.stop)
+            self.state_rendered.emit("blocked")
+            return
+        if kind == "WrongSecret":
+            self.window.show_page(back)
+            if back is self.window.pin_pad:
+                self.window.pin_pad.set_tries_left(getattr(outcome, "tries_left", None))
+            back.show_error(message)
+            self.state_rendered.emit("wrong_secret")
+            return
+        self.window.show_page(self.window.reception)
+        self.window.reception.show_error(message)
+        self.state_rendered.emit("card_failed")
+
+    # -- manager --------------------------------------------------------------------------------------------------
+
+    def show_manager_menu(self) -> None:
+        """Offer the manager functions the current state allows."""
+        allowed = wf.allowed_actions(self.state)
+        keys: list[str] = []
+        for key, action in (
+            ("void", wf.Void),
+            ("provisional", wf.Provisional),
+            ("refuse", wf.Refuse),
+            ("proxy", wf.ProxyVote),
+            ("braille", wf.Braille),
+            ("reissue", wf.Reissue),
+        ):
+            if action in allowed:
+                keys.append(key)
+        if self.state.screen is wf.Screen.ISSUE and self.state.reason is not None:
+            keys.append("reprint")
+        if not keys:
+            self.window.current_page().show_error("この画面で使える管理者の操作はありません。")
+            return
+        elections = [(e.id, e.name) for e in self.state.to_issue]
+
+        def show(targets: list[tuple[str, str]]) -> None:
+            self.window.manager.offer(keys, elections=elections, targets=targets)
+            self.window.show_page(self.window.manager)
+            self.state_rendered.emit("manager")
+
+        if "void" in keys:
+            self.ops.run("recent check-ins", self.runtime.recent_events, on_done=show,
+                         on_error=self._fail("記録の一覧"), lane="desk")
+        else:
+            show([])
+
+    def manager_action(self, key: str, fields: dict[str, Any]) -> None:
+        """Turn the manager page's fields into the core's action."""
+        auth = wf.ManagerAuth(fields["manager_id"], fields["pin"])
+        action: wf.Action
+        if key == "void":
+            action = wf.Void(auth, fields["target"], fields["reason"])
+        elif key == "provisional":
+            action = wf.Provisional(auth, fields["reason"])
+        elif key == "refuse":
+            action = wf.Refuse(auth, fields["reason"], fields["article"])
+        elif key == "proxy":
+            action = wf.ProxyVote(auth, fields["helpers"])
+        elif key == "braille":
+            action = wf.Braille(auth)
+        elif key == "reissue":
+            action = wf.Reissue(auth, fields["election"], fields["reason"])
+        elif key == "reprint":
+            self.reprint(auth)
+            return
+        else:
+            raise ValueError(f"unknown manager function {key!r}")
+        self.dispatch(action)
+
+    def reprint(self, auth: wf.ManagerAuth) -> None:
+        """Reprint the current voter's 宣誓書, marked as a reprint (manager-signed, logged)."""
+
+        def done(_: object) -> None:
+            self._render()
+            self.window.ballots.show_error("")
+            self.window.errors.show("宣誓書を再印刷しました（再印刷の表示あり）。")
+
+        def failed(exc: BaseException) -> None:
+            self.window.manager.show_error(str(exc) if isinstance(exc, ValueError) else "再印刷できませんでした。")
+            self.window.errors.show(exc, "宣誓書の再印刷")
+
+        self.ops.run("reprint", self.runtime.reprint_declaration, self.state, auth, on_done=done, on_error=failed,
+                     lane="desk")
+
+    # -- status ---------------------------------------------------------------------------------------------------
+
+    def _sync_changed(self, snap: SyncSnapshot) -> None:
+        w = self.window
+        w.status.set_server(snap.online, snap.since, snap.pending)
+        w.status.set_skew(snap.skew)
+        if snap.online is False:
+            policy = self.runtime.offline_policy_text()
+            w.set_offline(f"オフライン：{snap.since.astimezone().strftime('%H:%M') if snap.since else ''}から"
+                          f"サーバーに接続できません。未送信 {snap.pending}件。{policy}")
+        else:
+            w.set_offline(None)
+
+    def print_report(self, kind: str) -> None:
+        """Station reports and the paper backup, printed in the background."""
+        if self.info is None:
+            self.window.errors.show("選挙データを開いてから印刷してください。")
+            return
+
+        def done(title: str) -> None:
+            self.window.errors.show(f"{title}を印刷しました。")
+
+        self.ops.run("report", self.runtime.print_report, kind, on_done=done, on_error=self._fail("帳票の印刷"),
+                     lane="desk")
+
+    def shutdown(self) -> None:
+        """Sign out, stop the sync worker, wait for background work, then let the window close."""
+        self.ops.shutdown(wait=True)
+        self.runtime.close()
+        self.window.allow_close()
+        self.window.close()
+
+
+def _election_lines(elig: Eligibility) -> tuple[ElectionLine, ...]:
+    return tuple(
+        ElectionLine(d.election.name, d.issuable, d.message.split("：", 1)[-1]) for d in elig.decisions
+    )
+

@@ -1,0 +1,256 @@
+"""Fixtures for the Qt kiosk tests: a sample election, a runtime on the real core with the software card in-process,
+and the window + controller under pytest-qt (offscreen)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+JST = timezone(timedelta(hours=9))
+PINS = {"m01": "2201", "m02": "1033", "c01": "7364", "c02": "3439"}
+
+
+@dataclass
+class Sample:
+    """The generated sample election and the package built from it."""
+
+    dir: Path
+    package: Path
+    pubkey: Path
+    passphrase: str
+    personas: dict[str, Path]  # scenario → persona JSON
+
+    def persona(self, scenario: str) -> dict[str, Any]:
+        return json.loads(self.personas[scenario].read_text(encoding="utf-8"))
+
+
+def _build_package(out: Path) -> Path:
+    """The real package when ballots.package is there; else None (tests then open the files directly)."""
+    from ballots import package as pkg  # noqa: F401 - presence check
+
+    target = out / "election.pkg"
+    if not target.exists():
+        import subprocess
+        import sys
+
+        subprocess.run(
+            [sys.executable, "-m", "kiosk", "package", "build", "--election", str(out / "election.toml"),
+             "--register", str(out / "register.csv"), "--key", str(out / "committee.key"),
+             "--passphrase-file", str(out / "passphrase.txt"), "--out", str(target)],
+            check=True, capture_output=True,
+        )
+    return target
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    """300 voters, 8 personas (plain, new-form name, twins, moved, absentee, turning 18, …)."""
+    from ballots.sample import generate_sample
+
+    out = tmp_path_factory.mktemp("sample")
+    result = generate_sample(out, 300, seed=1, personas=8)
+    try:
+        package = _build_package(out)
+    except ImportError:
+        package = out / "election.toml"
+    personas = {json.loads(p.read_text("utf-8"))["scenario"]: p for p in result.personas}
+    return Sample(out, package, out / "committee.pub", (out / "passphrase.txt").read_text("utf-8").strip(), personas)
+
+
+def _files_opener(sample: Sample) -> Callable[[Path, Path, str], Any] | None:
+    """Until ballots.package exists: open election.toml + register.csv directly (same objects as the package)."""
+    if sample.package.suffix == ".pkg":
+        return None
+    from ballots.model import ElectionDefinition
+    from ballots.register import RegisterIndex, read_register
+
+    def opener(path: Path, pubkey: Path, passphrase: str) -> Any:
+        if passphrase != sample.passphrase:
+            raise ValueError("wrong passphrase")
+        definition = ElectionDefinition.from_toml_dict(tomllib.loads(path.read_text("utf-8")))
+        register = RegisterIndex.build(read_register(sample.dir / "register.csv"))
+        digest = hashlib.sha256(path.read_bytes() + (sample.dir / "register.csv").read_bytes()).hexdigest()
+        return SimpleNamespace(definition=definition, register=register, package_hash=digest)
+
+    return opener
+
+
+class Clock:
+    """A settable clock (UTC) so a test can be on an early-voting day or election day."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def make_runtime(sample: Sample, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Build a KioskRuntime on the real core: register, ledger, reception, memory printer, software card."""
+    from ballots.printing import MemoryPrinter
+    from kiosk.app import KioskRuntime
+    from kiosk.config import KioskConfig, PrinterKind, ReaderKind
+    from reader.service import CardReader
+    from reader.softcard import SoftwareCard
+
+    made: list[Any] = []
+
+    def make(
+        station: str = "E01",
+        when: datetime = datetime(2026, 12, 7, 10, 0, tzinfo=JST),
+        persona: str | None = "plain",
+        card: Any = None,
+        printer: Any = None,
+        ledger_name: str = "desk.db",
+        **kw: Any,
+    ) -> Any:
+        config = KioskConfig(
+            package=sample.package, pubkey=sample.pubkey, station=station, ledger=tmp_path / ledger_name,
+            reader=ReaderKind.SOFT, soft_card=sample.personas.get(persona or "plain"), printer=PrinterKind.MEMORY,
+        )
+        soft = None
+        if card is None and persona is not None:
+            soft = SoftwareCard.from_persona(sample.personas[persona])
+            card = CardReader(soft.connector())
+        runtime = KioskRuntime(
+            config, card=card, printer=printer or MemoryPrinter(), clock=Clock(when.astimezone(UTC)),
+            open_package=_files_opener(sample), **kw,
+        )
+        runtime.soft_card = soft  # type: ignore[attr-defined]
+        made.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in made:
+        runtime.close()
+
+
+class Kiosk:
+    """The window and controller under test, with keyboard helpers that wait for the background work."""
+
+    def __init__(self, qtbot: Any, runtime: Any) -> None:
+        from kiosk.ui.main import create_kiosk
+
+        self.qtbot = qtbot
+        self.runtime = runtime
+        _, self.window, self.controller = create_kiosk(runtime)
+        qtbot.addWidget(self.window)
+        with qtbot.waitActive(self.window):
+            self.window.show()
+            self.window.activateWindow()
+
+    @property
+    def page(self) -> Any:
+        return self.window.current_page()
+
+    @property
+    def state(self) -> Any:
+        return self.controller.state
+
+    def settle(self, timeout: int = 10_000) -> None:
+        """Wait until no background operation is running (and its result was delivered)."""
+        self.qtbot.waitUntil(lambda: self.controller.ops.busy == 0, timeout=timeout)
+
+    def key(self, key: Any, widget: Any = None) -> None:
+        """Press one key on the focused widget (as a person would), then let the work finish."""
+        from PySide6.QtWidgets import QApplication
+
+        target = widget or QApplication.focusWidget() or self.window
+        self.qtbot.keyClick(target, key)
+        self.settle()
+
+    def type(self, text: str, widget: Any = None) -> None:
+        """Type text into the focused widget."""
+        from PySide6.QtWidgets import QApplication
+
+        target = widget or QApplication.focusWidget() or self.window
+        self.qtbot.keyClicks(target, text)
+
+    def enter(self) -> None:
+        from PySide6.QtCore import Qt
+
+        self.key(Qt.Key.Key_Return)
+
+    def unlock(self, passphrase: str) -> None:
+        self.type(passphrase)
+        self.enter()
+
+    def sign_in(self, staff: str) -> None:
+        self.type(staff)
+        self.enter()
+        self.type(PINS[staff])
+        self.enter()
+
+    def open_station(self, test_mode: bool = False) -> None:
+        """Opening check: tick the witnesses' box (Space), optionally test mode, then F12."""
+        from PySide6.QtCore import Qt
+
+        self.settle()
+        self.key(Qt.Key.Key_Space, self.window.opening.witnessed)
+        if test_mode:
+            self.window.opening.test_mode.setFocus()
+            self.key(Qt.Key.Key_Space, self.window.opening.test_mode)
+        self.key(Qt.Key.Key_F12)
+
+    def start_day(self, passphrase: str, staff: str = "m01") -> None:
+        """Unlock, sign in as a manager, open the station: the ready screen."""
+        self.unlock(passphrase)
+        self.sign_in(staff)
+        self.open_station()
+
+    def collation(self, era_index: int, yymmdd: str, code: str) -> None:
+        """F2, then era (combo index), birth YYMMDD, security code, Enter: the card is read in the background."""
+        from PySide6.QtCore import Qt
+
+        self.key(Qt.Key.Key_F2)
+        self.window.collation.era.setCurrentIndex(era_index)
+        self.type(yymmdd, self.window.collation.yymmdd)
+        self.key(Qt.Key.Key_Return, self.window.collation.yymmdd)
+        self.type(code, self.window.collation.code)
+        self.key(Qt.Key.Key_Return, self.window.collation.code)
+        self.settle()
+
+    def close(self) -> None:
+        self.controller.shutdown()
+
+
+@pytest.fixture
+def kiosk(qtbot: Any, make_runtime: Callable[..., Any]) -> Iterator[Callable[..., Kiosk]]:
+    """Factory: ``kiosk(station=…, when=…, persona=…)`` → a shown kiosk on the real core."""
+    made: list[Kiosk] = []
+
+    def make(**kw: Any) -> Kiosk:
+        k = Kiosk(qtbot, make_runtime(**kw))
+        made.append(k)
+        return k
+
+    yield make
+    for k in made:
+        k.close()
+
+
+def _era_input(birth: str) -> tuple[int, str]:
+    """(era combo index, YYMMDD) for an ISO birth date, as the clerk would read it off the card."""
+    from datetime import date
+
+    from ballots.wareki import ERAS, era_of, era_yymmdd
+
+    d = date.fromisoformat(birth)
+    era, _ = era_of(d)
+    return [e.name for e in ERAS[:4]].index(era.name), era_yymmdd(d)
+
+
+@pytest.fixture
+def era_input() -> Callable[[str], tuple[int, str]]:
+    """The clerk's reading of a birth date: (era combo index, YYMMDD)."""
+    return _era_input
