@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from ballots.events import Event, EventType
 from ballots.model import Sex, Voter
+
+JST = timezone(timedelta(hours=9))
 
 PIN_HASH = "scrypt$16384$8$1$00ff$00ff"
 
@@ -81,3 +84,34 @@ def make_voter(n: int, *, sex: Sex = Sex.MALE, precinct: str = "001", **kw: Any)
     }
     fields.update(kw)
     return Voter(**fields)
+
+
+def at(day: int, hhmm: str, month: int = 12) -> datetime:
+    """A UTC event time for a JST wall-clock time in December 2026 (the test election's month)."""
+    h, m = (int(x) for x in hhmm.split(":"))
+    return datetime(2026, month, day, h, m, tzinfo=JST).astimezone(UTC)
+
+
+def ev(
+    type_: EventType,
+    when: datetime,
+    *,
+    station: str = "E01",
+    voter: str | None = None,
+    election: str | None = None,
+    staff: str = "c01",
+    eid: str | None = None,
+    **data: Any,
+) -> Event:
+    """An event as the reception records it."""
+    kwargs: dict[str, Any] = {}
+    if eid is not None:
+        kwargs["event_id"] = eid
+    return Event(type_, station, staff, when, voter=voter, election=election, data=data, **kwargs)
+
+
+def check_in(
+    when: datetime, voter: str, election: str, *, kind: str = "early", station: str = "E01", eid: str | None = None
+) -> Event:
+    """A ballot handed over."""
+    return ev(EventType.CHECK_IN, when, station=station, voter=voter, election=election, eid=eid, kind=kind)
