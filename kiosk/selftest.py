@@ -155,8 +155,11 @@ class SelftestOptions:
     server: str | None = None
     tls_dir: Path | None = None
     printer: str | None = None
-    # A committee or server machine has no reader or printer: those items are then reported but not required.
-    station: bool = True
+    reader: str | None = None  # a reader whose name contains this must be attached (as kiosk.toml's reader_name)
+    # A committee or server machine has no reader or printer, and a desk configured with the software card or the
+    # file printer needs neither: those items are then reported but not required.
+    reader_required: bool = True
+    printer_required: bool = True
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,7 @@ def check_pcsc(probes: Probes, options: SelftestOptions) -> list[CheckResult]:
         listing = probes.list_readers()
     except Exception as exc:  # a probe that breaks is itself a finding, reported like any other
         listing = PcscListing(False, (), f"PC/SC query failed: {exc}")
-    required = options.station
+    required = options.reader_required
     if not listing.service_running:
         detail = listing.detail or "PC/SC service not running"
         return [
@@ -221,9 +224,19 @@ def check_pcsc(probes: Probes, options: SelftestOptions) -> list[CheckResult]:
     service = CheckResult(
         "pcsc", "PC/SCサービス", CheckStatus.PASS, listing.detail or "PC/SC service running", required
     )
+    wanted = [name for name in listing.readers if options.reader is None or options.reader in name]
     if not listing.readers:
         readers = CheckResult(
             "readers", "カードリーダー", CheckStatus.FAIL, "no card reader connected (plug in the reader)", required
+        )
+    elif not wanted:
+        readers = CheckResult(
+            "readers",
+            "カードリーダー",
+            CheckStatus.FAIL,
+            f"no reader named like {options.reader!r} (attached: {', '.join(listing.readers)})",
+            required,
+            {"readers": list(listing.readers)},
         )
     else:
         names = ", ".join(listing.readers)
@@ -286,7 +299,7 @@ def _embedded_font_count(files: dict[str, Path]) -> int:
 def check_printer(probes: Probes, options: SelftestOptions) -> CheckResult:
     """A print queue to print the 宣誓書 and reports on: the one named, else any enabled queue."""
     label = "プリンター"
-    required = options.station
+    required = options.printer_required
     try:
         printers = probes.list_printers()
     except Exception as exc:

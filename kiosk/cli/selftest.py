@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,12 @@ def register(subparsers: Any) -> None:
             "election package (when given), the ledger location (when given), the clock and the tally server "
             "(when given). Prints one line per item; exit code 0 only when every required item passed, 1 otherwise."
         ),
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the desk's kiosk.toml: check its package, ledger, server, reader and printer (options below win)",
     )
     parser.add_argument("--package", type=Path, metavar="PKG", help="election package to verify (needs --pubkey)")
     parser.add_argument("--pubkey", type=Path, metavar="FILE", help="the committee's public key for --package")
@@ -46,14 +53,25 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the self-test; 0 when every required item passed, 1 when one failed."""
-    if args.package is not None and args.pubkey is None:
+    options = _options(args)
+    if options.package is not None and options.pubkey is None:
         raise CommandError("selftest: --package needs --pubkey (the committee's public key file)")
-    if args.pubkey is not None and args.package is None:
+    if options.pubkey is not None and options.package is None:
         raise CommandError("selftest: --pubkey is only used with --package")
-    if args.tls_dir is not None and args.server is None:
+    if options.tls_dir is not None and options.server is None:
         raise CommandError("selftest: --tls-dir is only used with --server")
-    if args.server is not None and not args.server.startswith(("https://", "http://")):
-        raise CommandError(f"selftest: --server must be an http(s) URL, got {args.server!r}")
+    if options.server is not None and not options.server.startswith(("https://", "http://")):
+        raise CommandError(f"selftest: --server must be an http(s) URL, got {options.server!r}")
+    report = run_selftest(options)
+    if args.json:
+        emit(report.to_dict(), True)
+    else:
+        emit(report, False, SelftestReport.text)
+    return 0 if report.ok else 1
+
+
+def _options(args: argparse.Namespace) -> SelftestOptions:
+    """Options from the command line, filled in from the desk's kiosk.toml when --config is given."""
     options = SelftestOptions(
         package=args.package,
         pubkey=args.pubkey,
@@ -61,11 +79,24 @@ def run(args: argparse.Namespace) -> int:
         server=args.server,
         tls_dir=args.tls_dir,
         printer=args.printer,
-        station=args.station,
+        reader_required=args.station,
+        printer_required=args.station,
     )
-    report = run_selftest(options)
-    if args.json:
-        emit(report.to_dict(), True)
-    else:
-        emit(report, False, SelftestReport.text)
-    return 0 if report.ok else 1
+    if args.config is None:
+        return options
+    from kiosk.config import PrinterKind, ReaderKind, load_config
+
+    config = load_config(args.config)  # ConfigError names the key at fault; the CLI prints it
+    return replace(
+        options,
+        package=options.package or config.package,
+        pubkey=options.pubkey or config.pubkey,
+        ledger=options.ledger or config.ledger,
+        server=options.server or config.server,
+        tls_dir=options.tls_dir or config.tls_dir,
+        printer=options.printer or (config.printer_queue if config.printer is PrinterKind.CUPS else None),
+        reader=config.reader_name if config.reader is ReaderKind.PCSC else None,
+        # The software card and the file/memory printers need no hardware on this machine.
+        reader_required=args.station and config.reader is ReaderKind.PCSC,
+        printer_required=args.station and config.printer in (PrinterKind.CUPS, PrinterKind.QT),
+    )

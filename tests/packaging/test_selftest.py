@@ -80,18 +80,25 @@ def statuses(results: list[CheckResult]) -> list[tuple[str, CheckStatus, bool]]:
 P, F, W, S = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.SKIP
 
 
+ACR = PcscListing(True, ("ACS ACR1252 1S CL Reader PICC 0", "Virtual PCD 00 00"))
+
+
 @pytest.mark.parametrize(
-    ("listing", "station", "expected", "detail_part"),
+    ("listing", "wanted", "required", "expected", "detail_part"),
     [
-        (PcscListing(True, ("ACS ACR1252 0",)), True, [("pcsc", P, True), ("readers", P, True)], "ACR1252"),
-        (PcscListing(True, ()), True, [("pcsc", P, True), ("readers", F, True)], "no card reader"),
-        (PcscListing(False, (), "service not running"), True, [("pcsc", F, True), ("readers", F, True)], "not running"),
-        (RuntimeError("boom"), True, [("pcsc", F, True), ("readers", F, True)], "boom"),
-        (PcscListing(True, ()), False, [("pcsc", P, False), ("readers", F, False)], "no card reader"),
+        (PcscListing(True, ("ACS ACR1252 0",)), None, True, [("pcsc", P, True), ("readers", P, True)], "ACR1252"),
+        (PcscListing(True, ()), None, True, [("pcsc", P, True), ("readers", F, True)], "no card reader"),
+        (PcscListing(False, (), "not running"), None, True, [("pcsc", F, True), ("readers", F, True)], "not running"),
+        (RuntimeError("boom"), None, True, [("pcsc", F, True), ("readers", F, True)], "boom"),
+        (PcscListing(True, ()), None, False, [("pcsc", P, False), ("readers", F, False)], "no card reader"),
+        (ACR, "ACR1252", True, [("pcsc", P, True), ("readers", P, True)], "2 reader(s)"),
+        (ACR, "SCR3310", True, [("pcsc", P, True), ("readers", F, True)], "no reader named like 'SCR3310'"),
     ],
 )
-def test_pcsc_items(listing: PcscListing | Exception, station: bool, expected: list, detail_part: str) -> None:
-    results = check_pcsc(probes(readers=listing), SelftestOptions(station=station))
+def test_pcsc_items(
+    listing: PcscListing | Exception, wanted: str | None, required: bool, expected: list, detail_part: str
+) -> None:
+    results = check_pcsc(probes(readers=listing), SelftestOptions(reader=wanted, reader_required=required))
     assert statuses(results) == expected
     assert detail_part in " ".join(r.detail for r in results)
 
@@ -451,3 +458,32 @@ def test_pcsc_through_the_real_pcscd(pcscd_running: None) -> None:
 def test_printer_through_the_real_cups(cups_queue: str) -> None:
     result = check_printer(Probes(), SelftestOptions(printer=cups_queue))
     assert result.status is P, result.detail
+
+
+def test_cli_takes_the_desk_configuration(tmp_path: Path) -> None:
+    (tmp_path / "kiosk.toml").write_text(
+        'package = "missing.pkg"\npubkey = "committee.pub"\nstation = "E01"\nledger = "desk1.db"\n'
+        'printer = "file"\nsoft_card = "persona.json"\n',
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "kiosk", "selftest", "--json", "--config", "kiosk.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    by_key = {r["key"]: r for r in json.loads(out.stdout)["results"]}
+    # The package named in kiosk.toml is checked (and is missing here); the desk needs neither reader nor printer.
+    assert by_key["package"]["status"] == "fail" and "missing.pkg" in by_key["package"]["detail"]
+    assert by_key["ledger"]["status"] == "pass" and "desk1.db will be created" in by_key["ledger"]["detail"]
+    assert by_key["readers"]["required"] is False and by_key["printer"]["required"] is False
+    assert out.returncode == 1
+
+
+def test_cli_refuses_a_broken_configuration(tmp_path: Path) -> None:
+    (tmp_path / "kiosk.toml").write_text('package = "x.pkg"\nstation = "E01"\n', encoding="utf-8")
+    out = _cli("--config", str(tmp_path / "kiosk.toml"))
+    assert out.returncode == 2
+    assert "pubkey" in out.stderr
