@@ -453,6 +453,7 @@ class ReceptionState:
     voted: tuple[VotedRecord, ...] = ()
     eligibility: Eligibility | None = None
     overridden: frozenset[str] = frozenset()  # election ids a manager passed
+    acknowledged: frozenset[str] = frozenset()  # voted election ids the clerk saw and left out (一部投票済)
     override_event: str | None = None
     absentee_overridden: bool = False
     provisional: bool = False
@@ -512,7 +513,7 @@ _ALLOWED: Mapping[Screen, tuple[type, ...]] = {
     Screen.CONFIRM_IDENTITY: (Confirmed, NotThisPerson, *_VOTER_EXIT),
     Screen.IDENTITY_DOUBT: (Refuse, Provisional, *_VOTER_EXIT),
     Screen.CHECKING: (HistoryLoaded, *_VOTER_EXIT),
-    Screen.STOP: (ManagerOverride, Refuse, Finish),
+    Screen.STOP: (ManagerOverride, Refuse, Finish, Confirmed),  # Confirmed: only a partly voted voter's rest
     Screen.REFUSED: (Finish, Refuse),
     Screen.CHOOSE_REASON: (ReasonChosen, Refuse, *_VOTER_EXIT),
     Screen.CLAIMING: (ClaimAnswered, Cancel),  # Cancel: the server refused the request itself (shown as error)
@@ -522,8 +523,17 @@ _ALLOWED: Mapping[Screen, tuple[type, ...]] = {
 
 
 def allowed_actions(state: ReceptionState) -> tuple[type, ...]:
-    """The action types the current screen accepts (anything else is refused with an error)."""
-    return _ALLOWED[state.screen]
+    """The action types the current state accepts, for the UI's buttons (anything else is refused with an error).
+
+    On the STOP screen the clerk's "continue" (Confirmed) is offered only to a partly voted voter with ballots left
+    and no absentee question; a fully voted voter can be passed by the manager alone.
+    """
+    allowed = _ALLOWED[state.screen]
+    if state.screen is Screen.STOP:
+        elig = state.eligibility
+        if elig is None or not elig.issuable or elig.manager_decides:
+            allowed = tuple(t for t in allowed if t is not Confirmed)
+    return allowed
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -724,9 +734,23 @@ def _candidate_chosen(ctx: _Ctx, a: CandidateChosen) -> Transition:
 
 
 def _confirmed(ctx: _Ctx, a: Confirmed) -> Transition:
+    if ctx.state.screen is Screen.STOP:
+        return _acknowledge_partial(ctx)
     voter = _voter(ctx)
     state = replace(ctx.state, screen=Screen.CHECKING, notice="投票状況を確認しています", lines=())
     return Transition(state, (LoadHistory(voter.code),))
+
+
+def _acknowledge_partial(ctx: _Ctx) -> Transition:
+    """The clerk continues a partly voted voter with the remaining elections only; voted ones stay refused."""
+    elig = ctx.state.eligibility
+    assert elig is not None
+    if elig.manager_decides:
+        raise _Refused("不在者投票の扱いは投票管理者が判断します")
+    if not elig.issuable:
+        raise _Refused("すべての選挙で投票済みです。続行できるのは投票管理者だけです")
+    acknowledged = ctx.state.acknowledged | {d.election.id for d in elig.hard_stops}
+    return _decide(ctx, replace(ctx.state, acknowledged=frozenset(acknowledged)))
 
 
 def _not_this_person(ctx: _Ctx, a: NotThisPerson) -> Transition:
@@ -769,12 +793,17 @@ def _decide(ctx: _Ctx, state: ReceptionState) -> Transition:
     """Route on eligibility: stop, refuse, ask for the 事由, or claim."""
     elig = _assess(ctx, state)
     state = replace(state, eligibility=elig, lines=tuple(d.message for d in elig.decisions))
-    stops = elig.hard_stops + elig.manager_decides
-    if stops:
-        notice = "投票済みです" if elig.hard_stops else "不在者投票用紙が交付されています"
-        return Transition(
-            replace(state, screen=Screen.STOP, notice=f"{notice}。投票用紙を渡さず、投票管理者を呼んでください")
-        )
+    unacknowledged = tuple(d for d in elig.hard_stops if d.election.id not in state.acknowledged)
+    if unacknowledged or elig.manager_decides:
+        if elig.manager_decides:
+            notice = "不在者投票用紙が交付されています。投票用紙を渡さず、投票管理者を呼んでください"
+        elif elig.issuable:
+            # 一部投票済: legitimate when early voting for some elections began later; those ballots only.
+            voted = "・".join(d.election.short_name for d in elig.hard_stops)
+            notice = f"一部投票済みです（{voted}）。その投票用紙は渡さないでください。残りは確認のうえ続行できます"
+        else:
+            notice = "投票済みです。投票用紙を渡さず、投票管理者を呼んでください"
+        return Transition(replace(state, screen=Screen.STOP, notice=notice))
     if not elig.issuable:
         if elig.right_station is not None:
             notice = f"この投票所では投票できません。「{elig.right_station.name}」で投票してください"

@@ -110,6 +110,9 @@ CHECK = [*FOUND, Confirmed()]
 EARLY_ISSUED = [*CHECK, history(), ReasonChosen(2), accepted(*ALL)]
 DAY_ISSUED = [*CHECK, history(), accepted(*ALL)]
 ALREADY = [*CHECK, history(V, voted("shu-sho", "E01", date(2026, 12, 5)), voted("shu-hi", "E01", date(2026, 12, 5)))]
+FULLY = [*CHECK, history(V, *(voted(e, "E01", date(2026, 12, 9)) for e in ALL))]
+ABSENT_V = make_voter(absentee=AbsenteeStatus.ISSUED)
+ABSENTEE = [*SIGN, BarcodeScanned(ABSENT_V.code), VotersFound((ABSENT_V,), exact=True), Confirmed(), history(ABSENT_V)]
 T = EventType
 
 # (id, station, when, actions, screen, recorded event types, error substring or None)
@@ -175,7 +178,16 @@ ROWS: list[tuple[str, str, date, list[Action], Screen, list[EventType], str | No
     ("day-issued", "D01", ELECTION_DAY, DAY_ISSUED, Screen.ISSUE,
      [T.STAFF_SIGN_IN, T.RECORD_VIEWED, *[T.CHECK_IN] * 5], None),
     ("already-voted-stops", "D01", ELECTION_DAY, ALREADY, Screen.STOP, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
-    ("already-voted-clerk-cannot-continue", "D01", ELECTION_DAY, [*ALREADY, Confirmed()], Screen.STOP,
+    ("partly-voted-clerk-continues-with-the-rest", "D01", ELECTION_DAY, [*ALREADY, Confirmed()], Screen.CLAIMING,
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
+    ("partly-voted-issued-only-the-rest", "D01", ELECTION_DAY,
+     [*ALREADY, Confirmed(), accepted("shinsa", "ken", "shi")], Screen.ISSUE,
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, *[T.CHECK_IN] * 3], None),
+    ("fully-voted-clerk-cannot-continue", "D01", ELECTION_DAY, [*FULLY, Confirmed()], Screen.STOP,
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "投票管理者だけ"),
+    ("absentee-issued-clerk-cannot-continue", "D01", ELECTION_DAY, [*ABSENTEE, Confirmed()], Screen.STOP,
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "投票管理者が判断"),
+    ("fully-voted-clerk-cannot-search-next", "D01", ELECTION_DAY, [*FULLY, BarcodeScanned(V.code)], Screen.STOP,
      [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "この画面では"),
     ("already-voted-sent-away", "D01", ELECTION_DAY, [*ALREADY, Finish()], Screen.READY,
      [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
@@ -343,10 +355,15 @@ def test_wrong_station_notice_names_the_right_station() -> None:
 
 def test_already_voted_stop_names_where_and_when_and_override_is_logged() -> None:
     desk = make_desk("D01")
+    r = run(desk, FULLY, local(ELECTION_DAY))
+    assert "投票済みです" in r.state.notice and "投票管理者" in r.state.notice
+    assert any("令和8年12月9日" in line for line in r.state.lines)
     r = run(desk, ALREADY, local(ELECTION_DAY))
-    assert "投票済み" in r.state.notice and "投票管理者" in r.state.notice
+    assert "一部投票済み" in r.state.notice and "小選挙区・比例代表" in r.state.notice
     assert any("市役所本庁舎期日前投票所" in line and "令和8年12月5日" in line for line in r.state.lines)
-    assert ManagerOverride in allowed_actions(r.state) and Confirmed not in allowed_actions(r.state)
+    assert ManagerOverride in allowed_actions(r.state) and Confirmed in allowed_actions(r.state)
+    full = run(desk, FULLY, local(ELECTION_DAY)).state
+    assert ManagerOverride in allowed_actions(full) and Confirmed not in allowed_actions(full)
 
     r = run(desk, [*ALREADY, ManagerOverride(BOSS, "前回記録は誤登録と確認"), accepted("shinsa", "ken", "shi")],
             local(ELECTION_DAY))  # fmt: skip
