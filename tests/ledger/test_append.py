@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ballots.events import Event, EventType
 from sync.chain import GENESIS, verify_chain
@@ -246,3 +249,57 @@ def test_events_filter_by_type(ledger: Ledger, make_event) -> None:
     ledger.append(make_event(EventType.STAFF_SIGN_IN, voter=None, election=None))
     assert [e.type for e in ledger.events(types=[EventType.STAFF_SIGN_IN])] == [EventType.STAFF_SIGN_IN]
     assert isinstance(ledger.events()[0], Event)
+
+
+def test_connection_is_wal_with_synchronous_full(ledger: Ledger) -> None:
+    """synchronous is per connection, so check the ledger's own one: 2 = FULL (fsync at every commit)."""
+    assert ledger._conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert ledger._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+_voters = st.from_regex(r"[0-9]{15}", fullmatch=True)
+_event_specs = st.lists(
+    st.tuples(
+        st.sampled_from([t for t in EventType if t is not EventType.VOID]),
+        _voters,
+        st.sampled_from(["shu-sho", "shu-hi", "shi"]),
+        st.dictionaries(
+            st.sampled_from(["note", "offline", "extra"]), st.text(max_size=10) | st.booleans(), max_size=2
+        ),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(specs=_event_specs, split=st.integers(0, 12))
+def test_any_valid_events_round_trip_and_verify(tmp_path_factory: pytest.TempPathFactory, specs, split: int) -> None:
+    events = []
+    for i, (t, voter, election, extra) in enumerate(specs):
+        base = {
+            EventType.CHECK_IN: {"kind": "day"},
+            EventType.DECLARATION: {"reason": 2},
+            EventType.PROXY_VOTE: {"helpers": ["c02", "c03"]},
+            EventType.STOCK_RECEIVED: {"count": 10},
+        }.get(t, {"reason": "理由"})
+        events.append(
+            Event(
+                t,
+                "E01",
+                "c01",
+                datetime(2026, 12, 13, tzinfo=UTC) + timedelta(seconds=i),
+                voter=voter,
+                election=election,
+                data=extra | base,
+            )
+        )
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path_factory.mktemp("prop") / "l.db"
+    with Ledger.open(path, kiosk_id="K01", key=key) as led:
+        led.append_many(events[:split])
+        for ev in events[split:]:
+            led.append(ev)
+        assert led.events() == events
+        report = led.verify(key.public_key())
+        assert report.ok and report.checked == len(events)
