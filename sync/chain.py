@@ -18,7 +18,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ballots.events import Event, EventError
 
-__all__ = ["GENESIS", "ChainError", "SealedEvent", "canonical_json", "seal", "verify_chain", "verify_sealed"]
+__all__ = [
+    "GENESIS",
+    "ChainError",
+    "SealedEvent",
+    "canonical_json",
+    "event_hash",
+    "seal",
+    "verify_chain",
+    "verify_sealed",
+]
 
 GENESIS = "0" * 64
 
@@ -40,6 +49,11 @@ def _digest(kiosk_id: str, seq: int, prev_hash: str, body: Mapping[str, Any]) ->
     return hashlib.sha256(
         canonical_json({"kiosk_id": kiosk_id, "seq": seq, "prev_hash": prev_hash, "event": body})
     ).hexdigest()
+
+
+def event_hash(kiosk_id: str, seq: int, prev_hash: str, body: Mapping[str, Any]) -> str:
+    """The hash a sealed event with these fields must carry (checks content where no public key is at hand)."""
+    return _digest(kiosk_id, seq, prev_hash, body)
 
 
 @dataclass(frozen=True, slots=True)
