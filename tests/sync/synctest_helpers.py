@@ -132,3 +132,117 @@ def python_env() -> dict[str, str]:
 def spawn(args: list[str], **kw: Any) -> subprocess.Popen[str]:
     """A Python child running from this checkout."""
     return subprocess.Popen([sys.executable, *args], cwd=REPO, env=python_env(), text=True, **kw)
+
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """``server_proc.py`` as a child process on a fixed loopback port (so it can be restarted in place)."""
+
+    def __init__(self, db_url: str, pki_root: Path, port: int | None = None, package_tag: str = "test") -> None:
+        self.db_url, self.pki_root, self.port, self.tag = db_url, pki_root, port or free_port(), package_tag
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerProcess:
+        self.proc = spawn(
+            [str(HERE / "server_proc.py"), "--db", self.db_url, "--pki", str(self.pki_root), "--port", str(self.port),
+             "--package-tag", self.tag],
+            stdout=subprocess.PIPE,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            self.proc.kill()
+            raise RuntimeError(f"server process did not start: {line!r}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+class KioskProcess:
+    """``kiosk_proc.py`` as a child: a real ledger + SyncClient driven by JSON lines."""
+
+    def __init__(self, url: str, pki_: PKI, kiosk_id: str, ledger: Path, package_hash: str, station: str = "E01"):
+        self.args = [str(HERE / "kiosk_proc.py"), "--url", url, "--tls-dir", str(pki_.kiosk(kiosk_id)),
+                     "--kiosk-id", kiosk_id, "--ledger", str(ledger), "--package-hash", package_hash,
+                     "--station", station]
+        self.kiosk_id = kiosk_id
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> KioskProcess:
+        self.proc = spawn(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.read().get("ready"), "kiosk process did not start"
+        return self
+
+    def send(self, **cmd: Any) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        import json
+
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+
+    def read(self) -> dict[str, Any]:
+        import json
+
+        assert self.proc is not None and self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"kiosk {self.kiosk_id} process ended (exit {self.proc.poll()})")
+        return dict(json.loads(line))
+
+    def call(self, **cmd: Any) -> dict[str, Any]:
+        self.send(**cmd)
+        return self.read()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.send(op="quit")
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def committee_client(pki_: PKI, url: str, package_hash: str) -> Any:
+    """An httpx client with a committee certificate (reads rejections, conflicts, kiosk status)."""
+    import httpx
+
+    from sync.client import ClientTLS
+
+    ctx = ClientTLS.from_dir(pki_.committee()).ssl_context()
+    return httpx.Client(base_url=url, verify=ctx, headers={"X-Uketsuke-Package": package_hash}, timeout=30)
