@@ -8,7 +8,6 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import pytest
-
 from synctest_helpers import PKI
 
 

@@ -17,11 +17,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synctest_helpers import check_in, random_voter  # noqa: E402
+from synctest_helpers import check_in, random_voter
 
-from sync import pki  # noqa: E402
-from sync.client import ClientTLS, SyncClient  # noqa: E402
-from sync.ledger import Ledger  # noqa: E402
+from sync import pki
+from sync.client import ClientTLS, SyncClient
+from sync.ledger import Ledger
 
 
 def main() -> int:
@@ -35,8 +35,16 @@ def main() -> int:
     args = ap.parse_args()
     key = pki.load_ledger_key(args.tls_dir / pki.LEDGER_KEY)
     ledger = Ledger.open(args.ledger, kiosk_id=args.kiosk_id, key=key)
-    client = SyncClient(args.url, ledger, args.package_hash, station_id=args.station,
-                        tls=ClientTLS.from_dir(args.tls_dir), claim_timeout_s=2.0, pull_wait_s=2.0, heartbeat_s=1.0)
+    client = SyncClient(
+        args.url,
+        ledger,
+        args.package_hash,
+        station_id=args.station,
+        tls=ClientTLS.from_dir(args.tls_dir),
+        claim_timeout_s=2.0,
+        pull_wait_s=2.0,
+        heartbeat_s=1.0,
+    )
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         cmd: dict[str, Any] = json.loads(line)
@@ -77,8 +85,13 @@ def main() -> int:
             client.start()
         elif op == "state":
             s = client.state()
-            out |= {"online": s.online, "pending": ledger.pending_count, "conflicts": len(s.conflicts),
-                    "replica_cursor": s.replica_cursor, "now": datetime.now(UTC).isoformat()}
+            out |= {
+                "online": s.online,
+                "pending": ledger.pending_count,
+                "conflicts": len(s.conflicts),
+                "replica_cursor": s.replica_cursor,
+                "now": datetime.now(UTC).isoformat(),
+            }
         elif op == "quit":
             break
         print(json.dumps(out, default=str), flush=True)

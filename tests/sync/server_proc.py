@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synctest_helpers import PKI, make_package  # noqa: E402
+from synctest_helpers import PKI, make_package
 
-from sync.server.runner import ServerTLS, start_embedded  # noqa: E402
+from sync.server.runner import ServerTLS, start_embedded
 
 
 def main() -> int:
@@ -26,8 +26,9 @@ def main() -> int:
     ap.add_argument("--package-tag", default="test")
     args = ap.parse_args()
     pki = PKI(args.pki)
-    server = start_embedded(make_package(args.package_tag), args.db, "127.0.0.1", args.port,
-                            ServerTLS(pki.server, pki.ca))
+    server = start_embedded(
+        make_package(args.package_tag), args.db, "127.0.0.1", args.port, ServerTLS(pki.server, pki.ca)
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"READY {server.port}", flush=True)

@@ -158,8 +158,17 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self.proc = spawn(
-            [str(HERE / "server_proc.py"), "--db", self.db_url, "--pki", str(self.pki_root), "--port", str(self.port),
-             "--package-tag", self.tag],
+            [
+                str(HERE / "server_proc.py"),
+                "--db",
+                self.db_url,
+                "--pki",
+                str(self.pki_root),
+                "--port",
+                str(self.port),
+                "--package-tag",
+                self.tag,
+            ],
             stdout=subprocess.PIPE,
         )
         assert self.proc.stdout is not None
@@ -190,9 +199,21 @@ class KioskProcess:
     """``kiosk_proc.py`` as a child: a real ledger + SyncClient driven by JSON lines."""
 
     def __init__(self, url: str, pki_: PKI, kiosk_id: str, ledger: Path, package_hash: str, station: str = "E01"):
-        self.args = [str(HERE / "kiosk_proc.py"), "--url", url, "--tls-dir", str(pki_.kiosk(kiosk_id)),
-                     "--kiosk-id", kiosk_id, "--ledger", str(ledger), "--package-hash", package_hash,
-                     "--station", station]
+        self.args = [
+            str(HERE / "kiosk_proc.py"),
+            "--url",
+            url,
+            "--tls-dir",
+            str(pki_.kiosk(kiosk_id)),
+            "--kiosk-id",
+            kiosk_id,
+            "--ledger",
+            str(ledger),
+            "--package-hash",
+            package_hash,
+            "--station",
+            station,
+        ]
         self.kiosk_id = kiosk_id
         self.proc: subprocess.Popen[str] | None = None
 
