@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import enum
+import hashlib
 import importlib
 import io
 import json
@@ -197,7 +198,7 @@ class Probes:
 
     list_readers: Callable[[], PcscListing] = field(default_factory=lambda: _pcsc_listing)
     list_printers: Callable[[], list[PrinterInfo]] = field(default_factory=lambda: _system_printers)
-    probe_server: Callable[[str, Path | None], ServerProbe] = field(default_factory=lambda: _http_probe)
+    probe_server: Callable[[str, Path | None, str | None], ServerProbe] = field(default_factory=lambda: _http_probe)
     now: Callable[[], dt.datetime] = field(default_factory=lambda: _utc_now)
     local_offset: Callable[[], dt.timedelta] = field(default_factory=lambda: _local_offset)
     install_time: Callable[[], dt.datetime | None] = field(default_factory=lambda: _install_time)
@@ -509,7 +510,8 @@ def run_selftest(options: SelftestOptions, probes: Probes | None = None) -> Self
     server: ServerProbe | None = None
     if options.server is not None:
         try:
-            server = probes.probe_server(options.server, options.tls_dir)
+            package_hash = _package_hash(options.package) if options.package and options.package.is_file() else None
+            server = probes.probe_server(options.server, options.tls_dir, package_hash)
         except Exception as exc:
             server = ServerProbe(False, f"probe failed: {exc}")
     results: list[CheckResult] = []
@@ -644,40 +646,91 @@ def parse_windows_printers(text: str) -> list[PrinterInfo]:
     return printers
 
 
-def _http_probe(url: str, tls_dir: Path | None) -> ServerProbe:
+def _http_probe(url: str, tls_dir: Path | None, package_hash: str | None) -> ServerProbe:
+    """One authenticated request to the tally server, as the kiosk's sync client makes it.
+
+    With the package's hash: ``GET /v1/status``, which also proves the server serves the same package and gives its
+    clock to the microsecond. Without it: ``GET /openapi.json`` (authenticated, but no package check, so the server
+    does not log a package-mismatch rejection against this terminal) and the clock from the HTTP Date header.
+    """
     import httpx
 
-    cert: tuple[str, str] | None = None
+    from sync.client import PACKAGE_HEADER, ClientTLS
+
     verify: ssl.SSLContext | bool = True
     if url.startswith("https://"):
         if tls_dir is None:
             return ServerProbe(False, "an https server needs --tls-dir (this terminal's certificate folder)")
-        ca, crt, key = tls_dir / "ca.crt", tls_dir / "client.crt", tls_dir / "client.key"
-        for needed in (ca, crt, key):
+        tls = ClientTLS.from_dir(tls_dir)
+        for needed in (tls.ca, tls.cert, tls.key):
             if not needed.is_file():
                 return ServerProbe(False, f"certificate file missing: {needed}")
-        verify = ssl.create_default_context(cafile=str(ca))
-        cert = (str(crt), str(key))
+        try:
+            verify = tls.ssl_context()
+        except (ssl.SSLError, OSError) as exc:
+            return ServerProbe(False, f"certificate files in {tls_dir} unusable: {exc}")
+    base = url.rstrip("/")
+    request = (f"{base}/v1/status", {PACKAGE_HEADER: package_hash}) if package_hash else (f"{base}/openapi.json", {})
     started = time.monotonic()
     try:
-        if cert is not None and isinstance(verify, ssl.SSLContext):
-            verify.load_cert_chain(*cert)
         with httpx.Client(verify=verify, timeout=5.0) as client:
-            response = client.get(url.rstrip("/") + "/openapi.json")
+            response = client.get(request[0], headers=request[1])
     except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
         return ServerProbe(False, f"unreachable: {type(exc).__name__}: {exc}")
     elapsed = time.monotonic() - started
-    server_time = None
+    server_time = _server_time(response)
+    code = response.status_code
+    took = f"in {elapsed * 1000:.0f} ms"
+    if code == 200 and package_hash:
+        body = response.json()
+        detail = f"same package, this terminal is {body.get('role')} {body.get('client_id')!r} ({took})"
+        return ServerProbe(True, detail, code, server_time, elapsed)
+    if code == 200:
+        what = "certificate accepted" if url.startswith("https://") else "answered"
+        return ServerProbe(True, f"{what} ({took}; package not compared without --package)", code, server_time, elapsed)
+    reason = _error_detail(response)
+    if code == 409:
+        return ServerProbe(
+            False, f"the server serves a different election package: {reason}", code, server_time, elapsed
+        )
+    if code in (401, 403):
+        return ServerProbe(False, f"certificate refused (HTTP {code}): {reason}", code, server_time, elapsed)
+    return ServerProbe(False, f"unexpected answer HTTP {code}: {reason}", code, server_time, elapsed)
+
+
+def _server_time(response: Any) -> dt.datetime | None:
+    # Prefer the server's own microsecond timestamp; fall back to the HTTP Date header (one-second resolution).
+    try:
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("server_time"), str):
+            return dt.datetime.fromisoformat(body["server_time"]).astimezone(dt.UTC)
+    except ValueError:
+        pass
     if "date" in response.headers:
         try:
-            server_time = email.utils.parsedate_to_datetime(response.headers["date"]).astimezone(dt.UTC)
+            return email.utils.parsedate_to_datetime(response.headers["date"]).astimezone(dt.UTC)
         except (TypeError, ValueError):
-            server_time = None
-    ok = response.status_code < 500
-    detail = f"answered HTTP {response.status_code} in {elapsed * 1000:.0f} ms"
-    if not ok:
-        detail = f"server error HTTP {response.status_code}"
-    return ServerProbe(ok, detail, response.status_code, server_time, elapsed)
+            return None
+    return None
+
+
+def _error_detail(response: Any) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])[:200]
+    return str(body)[:200]
+
+
+def _package_hash(path: Path) -> str:
+    # The package hash every kiosk and the server compare is the hex SHA-256 of the package file (docs/contracts.md).
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _plain(value: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import http.server
 import json
 import os
@@ -12,7 +13,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -243,7 +246,7 @@ def _closed_port() -> int:
 def test_server_reachable_and_clock_compared(http_server: str) -> None:
     report = run_selftest(SelftestOptions(server=http_server), probes_with_real_server())
     server = report.result("server")
-    assert server.status is P and "answered HTTP 200" in server.detail
+    assert server.status is P and "answered" in server.detail
     assert "skew_seconds" in report.result("clock").data
 
 
@@ -382,10 +385,11 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         (["--server", "tally:8443"], "must be an http(s) URL"),
     ],
 )
-def test_cli_refuses_bad_option_combinations(args: list[str], message: str) -> None:
-    out = _cli(*args)
-    assert out.returncode == 2
-    assert message in out.stderr
+def test_cli_refuses_bad_option_combinations(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.cli import main
+
+    assert main(["selftest", *args]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_cli_json_on_this_machine(tmp_path: Path) -> None:
@@ -482,8 +486,81 @@ def test_cli_takes_the_desk_configuration(tmp_path: Path) -> None:
     assert out.returncode == 1
 
 
-def test_cli_refuses_a_broken_configuration(tmp_path: Path) -> None:
+def test_cli_refuses_a_broken_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "kiosk.toml").write_text('package = "x.pkg"\nstation = "E01"\n', encoding="utf-8")
-    out = _cli("--config", str(tmp_path / "kiosk.toml"))
-    assert out.returncode == 2
-    assert "pubkey" in out.stderr
+    from kiosk.cli import main
+
+    assert main(["selftest", "--config", str(tmp_path / "kiosk.toml")]) == 2
+    assert "pubkey" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------- the real tally server, mutual TLS (loopback)
+
+
+@dataclass(frozen=True)
+class _Served:
+    package_hash: str
+    definition: Any
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    """The real tally server over mutual TLS on 127.0.0.1, serving a package whose file is returned."""
+    import tomllib
+
+    from ballots.model import ElectionDefinition
+    from sync import pki
+    from sync.server.runner import ServerTLS, start_embedded
+
+    base = tmp_path_factory.mktemp("tls")
+    package = base / "election.pkg"
+    package.write_bytes(os.urandom(4096))  # the server compares hashes only; the selftest hashes the file
+    definition = ElectionDefinition.from_toml_dict(
+        tomllib.loads((resource_root() / "sample" / "election.toml").read_text(encoding="utf-8"))
+    )
+    pki.init_ca(base / "ca")
+    pki.issue_server(base / "ca", "127.0.0.1", base / "server")
+    pki.issue_client(base / "ca", "E01-1", base / "kiosk", role=pki.CertRole.KIOSK)
+    served = _Served(hashlib.sha256(package.read_bytes()).hexdigest(), definition)
+    server = start_embedded(served, f"sqlite:///{base / 'server.db'}", tls=ServerTLS(base / "server", base / "ca"))
+    try:
+        yield server.url, base, package
+    finally:
+        server.stop()
+
+
+def _server_item(url: str, tls_dir: Path | None, package: Path | None) -> CheckResult:
+    return run_selftest(
+        SelftestOptions(server=url, tls_dir=tls_dir, package=package), probes_with_real_server()
+    ).result("server")
+
+
+def test_tls_server_same_package(tls_server: tuple[str, Path, Path]) -> None:
+    url, base, package = tls_server
+    result = _server_item(url, base / "kiosk", package)
+    assert result.status is P, result.detail
+    assert "same package" in result.detail and "'E01-1'" in result.detail
+
+
+def test_tls_server_without_package_checks_the_certificate_only(tls_server: tuple[str, Path, Path]) -> None:
+    url, base, _ = tls_server
+    result = _server_item(url, base / "kiosk", None)
+    assert result.status is P and "certificate accepted" in result.detail, result.detail
+
+
+def test_tls_server_other_package(tls_server: tuple[str, Path, Path], tmp_path: Path) -> None:
+    url, base, _ = tls_server
+    other = tmp_path / "other.pkg"
+    other.write_bytes(b"another election")
+    result = _server_item(url, base / "kiosk", other)
+    assert result.status is F and "different election package" in result.detail, result.detail
+
+
+def test_tls_server_refuses_a_certificate_of_another_ca(tls_server: tuple[str, Path, Path], tmp_path: Path) -> None:
+    from sync import pki
+
+    url, _, package = tls_server
+    pki.init_ca(tmp_path / "rogue-ca")
+    pki.issue_client(tmp_path / "rogue-ca", "E01-1", tmp_path / "rogue", role=pki.CertRole.KIOSK)
+    result = _server_item(url, tmp_path / "rogue", package)
+    assert result.status is F, result.detail
