@@ -57,7 +57,7 @@ from kiosk.workflow import (
 from reader.outcomes import CardRead as CardReadOutcome
 from reader.service import CardReader
 from reader.softcard import Persona, PersonaError, SoftwareCard
-from sync.keys import generate_key, public_key_hex, save_private_key
+from sync.keys import generate_key, public_key_hex, save_private_key, save_public_key
 from sync.ledger import Ledger
 
 __all__ = ["DemoError", "DemoResult", "run_headless_demo"]
@@ -214,6 +214,8 @@ class _Desk:
         ledger_path = out / f"ledger-{name}.db"
         key = generate_key()
         save_private_key(key, ledger_path.with_suffix(".db.key"))
+        # The committee keeps each kiosk's public key: with it `ledger verify --pubkey` proves the file untampered.
+        save_public_key(key, ledger_path.with_suffix(".db.pub"))
         self.ledger = stack.enter_context(Ledger.open(ledger_path, kiosk_id=name, key=key))
         self.ledger.package_hash = election.package_hash
         result.ledgers[name] = ledger_path
