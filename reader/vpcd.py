@@ -69,14 +69,22 @@ class VpcdCard:
     def remove(self) -> None:
         """Take the card out of the reader (closes the connection; the card loses power)."""
         with self._lock:
-            sock, self._sock = self._sock, None
-            thread, self._thread = self._thread, None
+            sock, thread = self._sock, self._thread
         if sock is not None:
-            with contextlib.suppress(OSError):  # already closed by the other side
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+            self._drop(sock)
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
+
+    def _drop(self, sock: socket.socket) -> None:
+        """Close ``sock`` if it is still the card's connection; safe from the serving thread itself."""
+        with self._lock:
+            if self._sock is not sock:
+                return
+            self._sock = None
+            self._thread = None
+        with contextlib.suppress(OSError):  # already closed by the other side
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
         self.card.power_off()
         log.info("card removed from vpcd")
 
@@ -100,6 +108,11 @@ class VpcdCard:
                 payload = self._recv_exact(sock, int.from_bytes(header, "big"))
                 if payload is None:
                     break
+                if len(payload) > 1 and self.remove_after is not None:
+                    if self.remove_after <= 0:
+                        self.remove_after = None
+                        break  # leave without answering, as a card pulled away mid-command does
+                    self.remove_after -= 1
                 reply = self._handle(payload)
                 if reply is None:
                     continue
@@ -107,8 +120,7 @@ class VpcdCard:
         except OSError:
             pass  # the connection was closed by remove() or by vpcd
         finally:
-            if self._sock is sock:
-                threading.Thread(target=self.remove, daemon=True).start()
+            self._drop(sock)
 
     def _handle(self, payload: bytes) -> bytes | None:
         if len(payload) == 1:
@@ -124,11 +136,4 @@ class VpcdCard:
             else:
                 log.warning("vpcd sent unknown control code %02X", code)
             return None
-        if self.remove_after is not None:
-            if self.remove_after <= 0:
-                self.remove_after = None
-                # Leave the reader without answering, as a card pulled away mid-command does.
-                threading.Thread(target=self.remove, daemon=True).start()
-                return None
-            self.remove_after -= 1
         return self.card.process(payload)
