@@ -57,7 +57,7 @@ def voted_so_far(
     """Voters with a standing check-in up to ``as_of``, in register order, for ``station_id``'s scope.
 
     ``lookup`` finds a register entry by key (``RegisterIndex.by_code`` or ``dict.get``); it may return None or raise
-    KeyError for a key it does not know.
+    KeyError (or ValueError, for a malformed key) for a key it does not know.
     """
     scope: set[str] | None = None
     if station_id is not None:
@@ -76,7 +76,7 @@ def voted_so_far(
     for code, evs in by_voter.items():
         try:
             voter = lookup(code)
-        except KeyError:
+        except (KeyError, ValueError):  # RegisterIndex.by_code raises ValueError for a malformed key
             voter = None
         if scope is not None and (voter is None or voter.precinct not in scope):
             continue
