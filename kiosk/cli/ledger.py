@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from ballots.events import EventType
 from ballots.wareki import format_wareki
-from kiosk.cli import emit
+from kiosk.cli import CommandError, emit
 from sync.chain import SealedEvent
 from sync.keys import load_public_key
-from sync.ledger import Ledger, VerifyReport
+from sync.ledger import Ledger, ReplicaReport, VerifyReport
 
 __all__ = ["register"]
 
@@ -74,6 +77,11 @@ def register(subparsers: Any) -> None:
         metavar="F",
         help="the kiosk's public key (PEM or hex) from a trusted source; without it the key recorded in the ledger "
         "is used, which only proves internal consistency",
+    )
+    verify.add_argument(
+        "--replica-keys",
+        metavar="DIR",
+        help="directory of other kiosks' public keys named <kiosk_id>.pub, to check the replica's signatures too",
     )
     verify.add_argument("--json", action="store_true", help="print JSON")
     verify.set_defaults(func=cmd_verify)
@@ -190,10 +198,40 @@ def _verify_text(report: VerifyReport) -> str:
     return "\n".join(lines)
 
 
+def _replica_text(report: ReplicaReport) -> str:
+    if not report.kiosks:
+        return "他端末の記録: なし"
+    if not report.ok:
+        return (
+            f"検証NG（他端末の記録）: 端末 {report.bad_kiosk_id} seq {report.bad_seq}"
+            f"（event {report.bad_event_id}）: {report.reason}"
+        )
+    text = (
+        f"他端末の記録: {report.checked}件（{len(report.kiosks)}端末）の内容・連鎖が一致しました。"
+        f"署名を確認したもの {report.signatures_checked}件"
+    )
+    if report.kiosks_without_key:
+        text += f"（公開鍵なしのため署名未確認: {', '.join(report.kiosks_without_key)}）"
+    return text
+
+
+def _load_replica_keys(directory: str) -> dict[str, Ed25519PublicKey]:
+    path = Path(directory)
+    if not path.is_dir():
+        raise CommandError(f"{path}: not a directory of <kiosk_id>.pub files")
+    return {pub.stem: load_public_key(pub) for pub in sorted(path.glob("*.pub"))}
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    """``uketsuke ledger verify DB``: exit 0 if intact, 1 naming the first bad row."""
+    """``uketsuke ledger verify DB``: exit 0 if intact, 1 naming the first bad row (own chain or replica)."""
     public_key = load_public_key(args.pubkey) if args.pubkey else None
+    replica_keys = _load_replica_keys(args.replica_keys) if args.replica_keys else None
     with Ledger.open_readonly(args.db) as ledger:
         report = ledger.verify(public_key)
-    emit(report.to_dict(), args.json, lambda _: _verify_text(report))
-    return 0 if report.ok else 1
+        replica = ledger.verify_replica(replica_keys)
+    emit(
+        report.to_dict() | {"replica": replica.to_dict()},
+        args.json,
+        lambda _: _verify_text(report) + "\n" + _replica_text(replica),
+    )
+    return 0 if report.ok and replica.ok else 1

@@ -8,7 +8,7 @@ from typing import Any
 
 from ballots.events import CheckInKind
 
-__all__ = ["CheckInRecord", "ElectionStatus", "LedgerCounts", "LedgerError", "VerifyReport"]
+__all__ = ["CheckInRecord", "ElectionStatus", "LedgerCounts", "LedgerError", "ReplicaReport", "VerifyReport"]
 
 
 class LedgerError(ValueError):
@@ -96,4 +96,31 @@ class VerifyReport:
         """JSON-ready form (``uketsuke ledger verify --json``)."""
         d = asdict(self)
         d["warnings"] = list(self.warnings)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaReport:
+    """Outcome of :meth:`Ledger.verify_replica`: the other kiosks' events this kiosk relies on when offline.
+
+    Every row's hash is recomputed from its content and its lookup columns are compared with the signed body;
+    signatures are checked for the kiosks whose public key was given (``kiosks_without_key`` lists the others).
+    Adjacent seqs of one kiosk must chain. Rows deleted from the replica cannot be seen here (the replica has gaps
+    by design: the server sends what was asked for); the server remains the authority on completeness.
+    """
+
+    ok: bool
+    checked: int
+    signatures_checked: int
+    kiosks: dict[str, int]  # kiosk id → rows held
+    kiosks_without_key: tuple[str, ...] = ()
+    bad_kiosk_id: str | None = None
+    bad_seq: int | None = None
+    bad_event_id: str | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        d = asdict(self)
+        d["kiosks_without_key"] = list(self.kiosks_without_key)
         return d

@@ -100,3 +100,13 @@ def known_migration_names() -> set[str]:
     """Names of every migration this version knows (a ledger recording others was written by a newer version)."""
     # sqlite-utils has no public accessor for the registered list; pending() on an empty in-memory db gives it.
     return {m.name for m in MIGRATIONS.pending(Database(memory=True, execute_plugins=False))}
+
+
+@MIGRATIONS()
+def m0002_replica_kiosk_seq(db: Database) -> None:
+    """Index replica rows by (kiosk, seq): chain-continuity checks of the replica and per-kiosk heads for sync.
+
+    Not UNIQUE on purpose: two different events claiming one kiosk's seq would be a fork, which verify_replica
+    reports; refusing the insert would instead stop the kiosk from pulling anything more.
+    """
+    db.execute("CREATE INDEX replica_kiosk_seq ON replica (kiosk_id, seq)")

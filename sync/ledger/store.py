@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -26,9 +26,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlite_utils import Database
 
 from ballots.events import CheckInKind, Event, EventError, EventType, validate_event
-from sync.chain import GENESIS, ChainError, SealedEvent, canonical_json, seal, verify_chain
+from sync.chain import GENESIS, ChainError, SealedEvent, canonical_json, event_hash, seal, verify_chain, verify_sealed
 from sync.keys import KeyFileError, public_key_from_hex, public_key_hex
-from sync.ledger.records import CheckInRecord, ElectionStatus, LedgerCounts, LedgerError, VerifyReport
+from sync.ledger.records import (
+    CheckInRecord,
+    ElectionStatus,
+    LedgerCounts,
+    LedgerError,
+    ReplicaReport,
+    VerifyReport,
+)
 from sync.ledger.schema import GUARD_TRIGGERS, MIGRATION_SET, MIGRATIONS, known_migration_names
 
 __all__ = ["Ledger", "read_events"]
@@ -38,6 +45,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _UNSET: Final = object()
 
 _EVENT_COLUMNS = "seq, event_id, type, voter, election, target, at, prev_hash, hash, signature, body"
+_REPLICA_COLUMNS = "id, event_id, kiosk_id, seq, type, voter, election, target, at, prev_hash, hash, signature, body"
 _INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_REPLICA = (
     "INSERT OR IGNORE INTO replica (event_id, kiosk_id, seq, type, voter, election, target, at, prev_hash, hash,"
@@ -629,8 +637,7 @@ class Ledger:
         key = public_key if public_key is not None else self._public_key
         key_source = "given" if public_key is not None else "recorded"
         matches = None if public_key is None else public_key_hex(public_key) == public_key_hex(self._public_key)
-        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = self._snapshot_connection()
         try:
             conn.execute("BEGIN")
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
@@ -688,6 +695,100 @@ class Ledger:
             recorded_key_matches=matches,
             warnings=tuple(warnings),
         )
+
+    def _snapshot_connection(self) -> sqlite3.Connection:
+        """A separate read-only connection, so a long check reads one snapshot and never blocks appends."""
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+
+    def verify_replica(self, public_keys: Mapping[str, Ed25519PublicKey] | None = None) -> ReplicaReport:
+        """Check the replica of other kiosks' events: content hash, lookup columns, chain between adjacent seqs,
+        no two events per (kiosk, seq), and signatures for the kiosks in ``public_keys``. Names the first bad row.
+
+        The offline double-voting check trusts these rows, so an edit that hides a check-in must show up here.
+        """
+        keys = dict(public_keys or {})
+        conn = self._snapshot_connection()
+        checked = signatures = 0
+        bad: tuple[str, int, str, str] | None = None
+        try:
+            conn.execute("BEGIN")
+            kiosks = {str(k): int(n) for k, n in conn.execute("SELECT kiosk_id, count(*) FROM replica GROUP BY 1")}
+            previous: tuple[str, int, str] | None = None
+            for row in conn.execute(f"SELECT {_REPLICA_COLUMNS} FROM replica ORDER BY kiosk_id, seq"):
+                kiosk, seq, event_id = str(row[2]), int(row[3]), str(row[1])
+                problem = self._replica_row_problem(row, previous, keys.get(kiosk))
+                if problem is not None:
+                    bad = (kiosk, seq, event_id, f"kiosk {kiosk} seq {seq}: {problem}")
+                    break
+                checked += 1
+                signatures += kiosk in keys
+                previous = (kiosk, seq, str(row[10]))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return ReplicaReport(
+            ok=bad is None,
+            checked=checked,
+            signatures_checked=signatures,
+            kiosks=kiosks,
+            kiosks_without_key=tuple(sorted(k for k in kiosks if k not in keys)),
+            bad_kiosk_id=bad[0] if bad else None,
+            bad_seq=bad[1] if bad else None,
+            bad_event_id=bad[2] if bad else None,
+            reason=bad[3] if bad else None,
+        )
+
+    def _replica_row_problem(
+        self, row: Sequence[Any], previous: tuple[str, int, str] | None, key: Ed25519PublicKey | None
+    ) -> str | None:
+        """What is wrong with one replica row (None if nothing); ``previous`` is the row before in (kiosk, seq)."""
+        _, event_id, kiosk, seq, ev_type, voter, election, target, at, prev_hash, hash_, signature, body_json = row
+        if kiosk == self._kiosk_id:
+            return "this kiosk's own id in the replica (own events are never stored there)"
+        try:
+            body = json.loads(body_json)
+            if not isinstance(body, dict):
+                raise ValueError("body is not a JSON object")
+            expected = (
+                body["event_id"],
+                body["type"],
+                body.get("voter"),
+                body.get("election"),
+                _void_target(body["type"], body.get("data")),
+                body["at"],
+            )
+        except (TypeError, ValueError, KeyError) as exc:
+            return f"stored body is unreadable ({exc})"
+        stored = (event_id, ev_type, voter, election, target, at)
+        if stored != expected:
+            names = ("event_id", "type", "voter", "election", "target", "at")
+            diff = [n for n, a, b in zip(names, stored, expected, strict=True) if a != b]
+            return f"column(s) {', '.join(diff)} do not match the signed body (edited)"
+        if event_hash(kiosk, seq, prev_hash, body) != hash_:
+            return "hash does not match the content (edited)"
+        if previous is not None and previous[0] == kiosk:
+            if previous[1] == seq:
+                return "two different events claim this seq (a forked chain)"
+            if previous[1] == seq - 1 and previous[2] != prev_hash:
+                return "prev_hash does not match the previous event of that kiosk (chain broken)"
+        sealed = SealedEvent(kiosk_id=kiosk, seq=seq, prev_hash=prev_hash, body=body, hash=hash_, signature=signature)
+        try:
+            if key is not None:
+                verify_sealed(sealed, key)
+            else:
+                Event.from_dict(body)
+        except ChainError as exc:
+            return str(exc).removeprefix(f"seq {seq}: ")
+        except EventError as exc:
+            return str(exc)
+        return None
+
+    @property
+    def replica_heads(self) -> dict[str, int]:
+        """Highest seq held per other kiosk."""
+        with self._lock:
+            return {str(k): int(s) for k, s in self._conn.execute("SELECT kiosk_id, max(seq) FROM replica GROUP BY 1")}
 
     def _checked_row(self, row: Sequence[Any]) -> SealedEvent:
         """A stored row as a SealedEvent, after checking the body parses and the lookup columns equal the body."""

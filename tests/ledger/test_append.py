@@ -32,7 +32,7 @@ def test_new_ledger_records_identity_pragmas_and_migrations(ledger: Ledger, ledg
     conn = sqlite3.connect(ledger_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     applied = conn.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall()
-    assert applied == [(MIGRATION_SET, "m0001_initial")]
+    assert applied == [(MIGRATION_SET, "m0001_initial"), (MIGRATION_SET, "m0002_replica_kiosk_seq")]
     conn.close()
 
 
@@ -182,6 +182,22 @@ def test_ledger_written_by_newer_version_is_refused(ledger: Ledger, ledger_path:
         Ledger.open(ledger_path, kiosk_id="K01", key=key)
     with pytest.raises(LedgerError, match="newer Uketsuke"):
         Ledger.open_readonly(ledger_path)
+
+
+def test_ledger_from_an_older_version_is_migrated_on_open(ledger: Ledger, ledger_path: Path, key, make_event) -> None:
+    ledger.append(make_event())
+    ledger.close()
+    with sqlite3.connect(ledger_path) as conn:  # as version 1 left it: no m0002 yet
+        conn.execute("DROP INDEX replica_kiosk_seq")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm0002_replica_kiosk_seq'")
+    with pytest.raises(LedgerError, match="out of date"):
+        Ledger.open_readonly(ledger_path)
+    with Ledger.open(ledger_path, kiosk_id="K01", key=key) as reopened:
+        assert reopened.last_seq == 1 and reopened.verify().ok
+    with sqlite3.connect(ledger_path) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
+        assert names == ["m0001_initial", "m0002_replica_kiosk_seq"]
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'replica_kiosk_seq'").fetchone()
 
 
 def test_readonly_refuses_writes(ledger: Ledger, ledger_path: Path, make_event) -> None:

@@ -91,3 +91,24 @@ def test_verify_with_the_wrong_pubkey_fails(uketsuke_cmd: list[str], db: Path, t
     out = _run(uketsuke_cmd, "verify", str(db), "--pubkey", str(pub))
     assert out.returncode == 1
     assert "seq 1" in out.stdout and "signature" in out.stdout and "公開鍵" in out.stdout
+
+
+def test_verify_checks_the_replica_too(uketsuke_cmd: list[str], db: Path, tmp_path: Path, make_event) -> None:
+    other_key = generate_key()
+    with Ledger.open(tmp_path / "k02.db", kiosk_id="K02", key=other_key) as other:
+        pulled = other.append_many([make_event(voter=f"5{i:014d}", station="D01") for i in range(3)])
+    with Ledger.open(db, kiosk_id="K01") as led:
+        led.add_replica(pulled)
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    save_public_key(other_key, keys / "K02.pub")
+    out = _run(uketsuke_cmd, "verify", str(db), "--replica-keys", str(keys), "--json")
+    assert out.returncode == 0, out.stderr
+    replica = json.loads(out.stdout)["replica"]
+    assert (replica["ok"], replica["checked"], replica["signatures_checked"]) == (True, 3, 3)
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER replica_no_update")
+        conn.execute("UPDATE replica SET voter = '000000000000000' WHERE seq = 2")
+    out = _run(uketsuke_cmd, "verify", str(db))
+    assert out.returncode == 1
+    assert "検証OK" in out.stdout and "検証NG（他端末の記録）: 端末 K02 seq 2" in out.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,3 +164,77 @@ def test_add_replica_accepts_or_refuses_cleanly(ledger: Ledger, body: dict, seq:
     else:
         assert ledger.replica_count == before + added
         assert ledger.get(str(body["event_id"])) is not None
+
+
+@pytest.fixture
+def with_replica(ledger: Ledger, other: Ledger, make_event) -> Ledger:
+    """Our ledger holding 5 of K02's events (seq 1..5, a chain) in its replica."""
+    ledger.add_replica(other.append_many([make_event(voter=f"3{i:014d}", station="D01") for i in range(5)]))
+    return ledger
+
+
+def test_verify_replica_intact_with_and_without_keys(with_replica: Ledger, other: Ledger) -> None:
+    plain = with_replica.verify_replica()
+    assert plain.ok and plain.checked == 5 and plain.signatures_checked == 0
+    assert plain.kiosks == {"K02": 5} and plain.kiosks_without_key == ("K02",)
+    signed = with_replica.verify_replica({"K02": other.public_key})
+    assert signed.ok and signed.signatures_checked == 5 and signed.kiosks_without_key == ()
+    assert with_replica.replica_heads == {"K02": 5}
+
+
+REPLICA_TAMPER = [
+    (
+        "hide a check-in by editing the voter column",
+        "UPDATE replica SET voter = '0' WHERE seq = 3",
+        3,
+        "voter do not match",
+    ),
+    (
+        "edit the body",
+        "UPDATE replica SET body = json_set(body, '$.election', 'x'), election = 'x' WHERE seq = 3",
+        3,
+        "hash does not match",
+    ),
+    ("edit prev_hash", f"UPDATE replica SET prev_hash = '{'0' * 64}' WHERE seq = 3", 3, "hash does not match"),
+    ("garbage body", "UPDATE replica SET body = '[' WHERE seq = 2", 2, "unreadable"),
+    (
+        "fork: a second event with the same seq",
+        "INSERT INTO replica (event_id, kiosk_id, seq, type, voter, election,"
+        " target, at, prev_hash, hash, signature, body, received_at) SELECT 'dup', kiosk_id, seq, type, voter,"
+        " election, target, at, prev_hash, hash, signature, body, received_at FROM replica WHERE seq = 4",
+        4,
+        "event_id do not match",
+    ),
+    ("relabel another kiosk's row as ours", "UPDATE replica SET kiosk_id = 'K01' WHERE seq = 1", 1, "own id"),
+]
+
+
+@pytest.mark.parametrize(("case", "sql", "bad_seq", "reason"), REPLICA_TAMPER, ids=[c[0] for c in REPLICA_TAMPER])
+def test_verify_replica_names_the_first_bad_row(with_replica: Ledger, ledger_path: Path, case, sql, bad_seq, reason):
+    with sqlite3.connect(ledger_path) as conn:
+        conn.execute("DROP TRIGGER replica_no_update")
+        conn.execute(sql)
+    report = with_replica.verify_replica()
+    assert not report.ok, case
+    assert report.bad_seq == bad_seq and reason in (report.reason or ""), report
+    assert with_replica.verify().ok  # the own chain is untouched
+
+
+def test_verify_replica_detects_a_real_fork(ledger: Ledger, make_event, tmp_path: Path) -> None:
+    """Two ledgers of one kiosk id (a cloned disk): both chains are valid alone, the replica shows the fork."""
+    key = Ed25519PrivateKey.generate()
+    with (
+        Ledger.open(tmp_path / "a.db", kiosk_id="K05", key=key) as a,
+        Ledger.open(tmp_path / "b.db", kiosk_id="K05", key=key) as b,
+    ):
+        ledger.add_replica(
+            [a.append(make_event(voter="400000000000001")), b.append(make_event(voter="400000000000002"))]
+        )
+    report = ledger.verify_replica({"K05": key.public_key()})
+    assert not report.ok and report.bad_seq == 1 and "forked" in (report.reason or "")
+
+
+def test_verify_replica_with_the_wrong_key_fails_on_the_first_row(with_replica: Ledger) -> None:
+    report = with_replica.verify_replica({"K02": Ed25519PrivateKey.generate().public_key()})
+    assert not report.ok and (report.bad_kiosk_id, report.bad_seq) == ("K02", 1)
+    assert "signature does not verify" in (report.reason or "")
