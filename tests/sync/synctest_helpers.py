@@ -151,6 +151,7 @@ class ServerProcess:
     def __init__(self, db_url: str, pki_root: Path, port: int | None = None, package_tag: str = "test") -> None:
         self.db_url, self.pki_root, self.port, self.tag = db_url, pki_root, port or free_port(), package_tag
         self.proc: subprocess.Popen[str] | None = None
+        self.start_args: list[str] = []
 
     @property
     def url(self) -> str:
