@@ -198,7 +198,8 @@ def test_parse_windows_printers_gives_printers_or_a_value_error(text: str) -> No
         (dt.timedelta(0), NOW - dt.timedelta(days=3), None, W, "not Japan Standard Time"),
         (JST, NOW + dt.timedelta(days=400), None, F, "before this program was installed"),
         (JST, None, NOW - dt.timedelta(seconds=2), P, "+2.0 s from the server"),
-        (JST, None, NOW + dt.timedelta(seconds=60), F, "-60.0 s off the server's clock"),
+        (JST, None, NOW + dt.timedelta(seconds=12), W, "-12.0 s off the server's clock (more than"),
+        (JST, None, NOW + dt.timedelta(seconds=60), F, "-60.0 s off the server's clock (limit"),
         (JST, None, NOW - dt.timedelta(hours=1), F, "+3600.0 s off"),
     ],
 )
