@@ -13,6 +13,7 @@ desk stays where it was with an error for the clerk, so the screen never shows a
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -71,12 +72,18 @@ class RegisterLike(Protocol):
 
 
 class _CheckInLike(Protocol):
-    election: str
-    station_id: str
-    at: datetime
-    kind: CheckInKind
-    event_id: str
-    offline: bool
+    @property
+    def election(self) -> str: ...
+    @property
+    def station_id(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def kind(self) -> CheckInKind: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def offline(self) -> bool: ...
 
 
 class LedgerLike(Protocol):
@@ -160,7 +167,7 @@ class Reception:
                             self.ledger.append_many(eff.events)
                             recorded.extend(eff.events)
                             self._log_recorded(eff.events)
-                except (ValueError, OSError) as exc:
+                except (ValueError, OSError, sqlite3.Error) as exc:
                     log.error(
                         "ledger refused %d event(s): %s",
                         sum(len(e.events) for e in t.effects if isinstance(e, Record)),
