@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -32,8 +32,12 @@ __all__ = [
     "address_match",
     "card_sex",
     "fold_address",
+    "fold_addresses",
     "fold_kana",
+    "fold_kanas",
     "fold_name",
+    "fold_names",
+    "full_address_key",
     "is_kana",
     "match_candidates",
     "names_match",
@@ -120,44 +124,40 @@ KANJI_FOLDS: dict[str, str] = {
     "栁": "柳",
 }
 
-_SPACES = re.compile(r"\s+")
+# Folding works on many values joined by newlines at once (the index folds a million names in one pass), so the
+# patterns never cross a newline: "spaces" are whitespace other than \n, and the prefecture anchor is per line.
+_SPACES = re.compile(r"[^\S\n]+")
 _KATAKANA_SHIFT = 0x60  # ぁ (U+3041) .. ゖ (U+3096) → ァ (U+30A1) .. ヶ (U+30F6)
 _HIRA_TO_KATA = {c: c + _KATAKANA_SHIFT for c in range(0x3041, 0x3097)} | {0x309D: 0x30FD, 0x309E: 0x30FE}
-_NAME_TABLE = str.maketrans(KANJI_FOLDS | {chr(k): chr(v) for k, v in _HIRA_TO_KATA.items()})
+_NAME_TABLE = str.maketrans(KANJI_FOLDS | {chr(k): chr(v) for k, v in _HIRA_TO_KATA.items()} | {"ヶ": "ケ", "ヵ": "カ"})
 _SMALL_TO_LARGE = str.maketrans(
     "ァィゥェォッャュョヮヵヶヂヅヰヱヲ",
     "アイウエオツヤユヨワカケジズイエオ",
 )
 _KANA_CHARS = re.compile(r"[\u30A1-\u30FA\u30FC\u30FD\u30FE]+")
 
-
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
-
-
-def fold_name(text: str) -> str:
-    """Matching key of a name written in kanji (or kana): NFKC, old forms folded, hiragana → katakana, no spaces."""
-    return _SPACES.sub("", _nfkc(text).translate(_NAME_TABLE)).replace("ヶ", "ケ").replace("ヵ", "カ")
-
-
-def fold_kana(text: str) -> str:
-    """Matching key of a カナ reading: NFKC, hiragana → katakana, small kana → large, ヂ/ヅ → ジ/ズ, no spaces."""
-    return _SPACES.sub("", _nfkc(text).translate(_NAME_TABLE)).translate(_SMALL_TO_LARGE)
-
-
-def is_kana(text: str) -> bool:
-    """True if ``text`` (hiragana or katakana, any width, spaces allowed) is a kana query rather than kanji."""
-    key = fold_kana(text)
-    return bool(key) and _KANA_CHARS.fullmatch(key) is not None
-
-
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CHOME_KANJI = re.compile(r"([一二三四五六七八九十〇]+)丁目")
-_PREFECTURE = re.compile(r"^(?:東京都|北海道|京都府|大阪府|[^\d\s]{2,3}県)")
-# A number followed by a block word or any dash is one component of the block address.
-_BLOCK_PART = re.compile(r"(\d+)(?:丁目|番地の?|番の?|号|の|ノ|[-‐‑‒–—―−ーｰ])")
-_ROOM = re.compile(r"(\d+)号室")
+_PREFECTURE = re.compile(r"^(?:東京都|北海道|京都府|大阪府|[^\d\s]{2,3}県)", re.MULTILINE)
+_DIGIT_SPACE_DIGIT = re.compile(r"(?<=\d)[^\S\n]+(?=\d)")
+_ROOM = re.compile(r"(?<=\d)号室")
+# A number followed by a block word or any dash ends one component of the block address. Lookbehind and a literal
+# replacement keep the substitution inside the regex engine (no per-match Python call).
+_BLOCK_PART = re.compile(r"(?<=\d)(?:丁目|番地の?|番の?|号|の|ノ|[-‐‑‒–—―−ーｰ])")
 _DASH_NOT_BETWEEN_DIGITS = re.compile(r"-(?!\d)")
+
+
+def _one(text: str) -> str:
+    # A single value must not be split by the batch pipelines.
+    return text.replace("\n", " ") if "\n" in text else text
+
+
+def _fold_names_joined(joined: str) -> str:
+    return _SPACES.sub("", unicodedata.normalize("NFKC", joined).translate(_NAME_TABLE))
+
+
+def _fold_kana_joined(joined: str) -> str:
+    return _SPACES.sub("", unicodedata.normalize("NFKC", joined).translate(_NAME_TABLE)).translate(_SMALL_TO_LARGE)
 
 
 def _kanji_number(text: str) -> str:
@@ -169,15 +169,64 @@ def _kanji_number(text: str) -> str:
     return str(value)
 
 
+def _fold_addresses_joined(joined: str) -> str:
+    # A space between two numbers separates them (本町1-2-3 203 is room 203); other spaces mean nothing.
+    s = _SPACES.sub("", _DIGIT_SPACE_DIGIT.sub("-", unicodedata.normalize("NFKC", joined)))
+    s = _PREFECTURE.sub("", s)
+    if "丁目" in s:
+        s = _CHOME_KANJI.sub(lambda m: _kanji_number(m.group(1)) + "丁目", s)
+    s = _ROOM.sub("", s)
+    s = _BLOCK_PART.sub("-", s)
+    s = _DASH_NOT_BETWEEN_DIGITS.sub("", s)
+    return s.translate(_NAME_TABLE)
+
+
+def _batch(texts: Sequence[str], fold: Callable[[str], str]) -> list[str]:
+    keys = fold("\n".join(_one(t) for t in texts)).split("\n")
+    if len(keys) != len(texts):  # pragma: no cover - the pipelines never add or remove newlines
+        raise AssertionError("folding changed the number of values")
+    return keys
+
+
+def fold_name(text: str) -> str:
+    """Matching key of a name written in kanji (or kana): NFKC, old forms folded, hiragana → katakana, no spaces."""
+    return _fold_names_joined(_one(text))
+
+
+def fold_kana(text: str) -> str:
+    """Matching key of a カナ reading: NFKC, hiragana → katakana, small kana → large, ヂ/ヅ → ジ/ズ, no spaces."""
+    return _fold_kana_joined(_one(text))
+
+
 def fold_address(text: str) -> str:
     """Matching key of an address (with or without 方書): 東京都架空市本町一丁目２番地の３ → 架空市本町1-2-3."""
-    s = _SPACES.sub("", _nfkc(text))
-    s = _PREFECTURE.sub("", s, count=1)
-    s = _CHOME_KANJI.sub(lambda m: _kanji_number(m.group(1)) + "丁目", s)
-    s = _ROOM.sub(r"\1", s)
-    s = _BLOCK_PART.sub(r"\1-", s)
-    s = _DASH_NOT_BETWEEN_DIGITS.sub("", s)
-    return s.translate(_NAME_TABLE).replace("ヶ", "ケ").replace("ヵ", "カ")
+    return _fold_addresses_joined(_one(text))
+
+
+def fold_names(texts: Sequence[str]) -> list[str]:
+    """``fold_name`` of many values in one pass (same results, much faster for a whole register)."""
+    return _batch(texts, _fold_names_joined)
+
+
+def fold_kanas(texts: Sequence[str]) -> list[str]:
+    """``fold_kana`` of many values in one pass."""
+    return _batch(texts, _fold_kana_joined)
+
+
+def fold_addresses(texts: Sequence[str]) -> list[str]:
+    """``fold_address`` of many values in one pass."""
+    return _batch(texts, _fold_addresses_joined)
+
+
+def is_kana(text: str) -> bool:
+    """True if ``text`` (hiragana or katakana, any width, spaces allowed) is a kana query rather than kanji."""
+    key = fold_kana(text)
+    return bool(key) and _KANA_CHARS.fullmatch(key) is not None
+
+
+def full_address_key(address: str, extra: str) -> str:
+    """Matching key of 住所 followed by 方書, folded as a card that prints both would be."""
+    return fold_address(f"{address} {extra}") if extra else fold_address(address)
 
 
 def names_match(card_key: str, register_key: str) -> bool:
@@ -286,7 +335,7 @@ class KeyedVoter:
             voter,
             fold_name(voter.name),
             fold_address(voter.address),
-            fold_address(voter.address + voter.address_extra),
+            full_address_key(voter.address, voter.address_extra),
         )
 
 

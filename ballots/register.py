@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,9 +28,11 @@ from ballots.matching import (
     CardMatch,
     CardQuery,
     KeyedVoter,
-    fold_address,
+    fold_addresses,
     fold_kana,
+    fold_kanas,
     fold_name,
+    fold_names,
     is_kana,
     match_candidates,
 )
@@ -41,10 +44,13 @@ __all__ = [
     "RegisterError",
     "RegisterIndex",
     "RegisterProblem",
+    "RegisterRow",
     "code_from_barcode",
     "decode_register",
     "parse_register",
+    "parse_register_rows",
     "read_register",
+    "read_register_rows",
 ]
 
 # The register.csv header (docs/contracts.md). Columns may come in any order; extra columns are ignored.
@@ -143,8 +149,8 @@ def decode_register(data: bytes, source: str) -> str:
 # field parsers: each returns the value or raises _FieldError with the message for the clerk
 
 
-class _FieldError(Exception):
-    pass
+class _FieldError(ValueError):
+    """One field is wrong; the message is what the clerk reads after ``file:line:``."""
 
 
 _SEX = {"男": Sex.MALE, "女": Sex.FEMALE, "1": Sex.MALE, "2": Sex.FEMALE, "M": Sex.MALE, "F": Sex.FEMALE}
@@ -209,17 +215,22 @@ def _kana(text: str) -> str:
 
 
 def parse_birth_date(text: str, today: date | None = None) -> date:
-    """A 生年月日 as exported: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` or 和暦 (``昭和55年2月17日``)."""
+    """A 生年月日 as exported: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` or 和暦 (``昭和55年2月17日``).
+
+    Raises ValueError saying what is wrong (not a date, impossible date, in the future, before 1880).
+    """
     s = _nfkc(text.strip())
+    if not s:
+        raise _FieldError("生年月日 is empty")
     m = _YMD.fullmatch(s)
+    if m is None and not (s[:2] in ("明治", "大正", "昭和", "平成", "令和") or s[0] in "MTSHRmtshr"):
+        raise _FieldError(f"生年月日 {text!r} is not a date (YYYY-MM-DD, YYYYMMDD or 和暦)")
     try:
         if m:
             y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
             value = date(int(y), int(mo), int(d))
-        elif s[:2] in ("明治", "大正", "昭和", "平成", "令和") or s[:1] in "MTSHRmtshr":
-            value = parse_wareki(s)
         else:
-            raise _FieldError(f"生年月日 {text!r} is not a date (YYYY-MM-DD, YYYYMMDD or 和暦)")
+            value = parse_wareki(s)
     except (ValueError, WarekiError):
         raise _FieldError(f"生年月日 {text!r} is not a real date") from None
     if value < EARLIEST_BIRTH or value > (today or date.today()):
@@ -275,19 +286,53 @@ def _absentee(text: str) -> AbsenteeStatus | None:
 # import
 
 
-def parse_register(
+# One register row in the index's column order: (code int, 投票区, 冊, 頁, 行, 氏名, カナ, birth YYYYMMDD int,
+# sex M/F, 住所, 方書, moved 0/1, barred kinds e.g. "県市", 不在者 or None).
+RegisterRow = tuple[int, str, int, int, int, str, str, int, str, str, str, int, str, str | None]
+_CODES = re.compile(r"[0-9]{15}(?:,[0-9]{15})*")
+
+
+def _column_converters(precincts: frozenset[str] | None, today: date) -> tuple[Callable[[str], object], ...]:
+    """Converters for columns 2..14 (everything but 識別コード), in COLUMNS order; each raises _FieldError."""
+
+    def precinct(text: str) -> str:
+        code = _nfkc(text.strip())
+        if not code:
+            raise _FieldError("投票区 is empty")
+        if precincts is not None and code not in precincts:
+            raise _FieldError(f"unknown 投票区 {text!r} (not a precinct of election.toml)")
+        return code
+
+    def birth(text: str) -> int:
+        d = parse_birth_date(text, today)
+        return d.year * 10000 + d.month * 100 + d.day
+
+    return (
+        precinct,
+        lambda t: _positive(t, "冊"),
+        lambda t: _positive(t, "頁"),
+        lambda t: _positive(t, "行"),
+        lambda t: _name(t, "氏名"),
+        _kana,
+        birth,
+        lambda t: _sex(t).value,
+        lambda t: _text(t, "住所", required=True),
+        lambda t: _text(t, "方書", required=False),
+        lambda t: int(_moved(t)),
+        lambda t: _barred_text(_barred(t)),
+        lambda t: a.value if (a := _absentee(t)) else None,
+    )
+
+
+def parse_register_rows(
     text: str, source: str, precincts: Collection[str] | None = None, *, today: date | None = None
-) -> list[Voter]:
-    """Parse decoded register CSV text; ``precincts`` are the 投票区 codes of election.toml (None: not checked).
+) -> list[RegisterRow]:
+    """Parse decoded register CSV text into index rows; ``precincts`` are election.toml's 投票区 codes (None: any).
 
-    Raises RegisterError listing the first problems (``source:line: what``); returns the voters only if there are none.
+    Raises RegisterError listing the first problems in line order (``source:line: what``); returns rows only if there
+    are none. The work is done column by column: values repeat a lot in a register (dates, page numbers, household
+    addresses), so each distinct value is converted once and the rest is bulk mapping — a million rows in seconds.
     """
-    problems: list[RegisterProblem] = []
-
-    def problem(line: int, message: str) -> bool:
-        problems.append(RegisterProblem(source, line, message))
-        return len(problems) >= MAX_REPORTED_PROBLEMS
-
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -297,89 +342,111 @@ def parse_register(
         raise RegisterError([RegisterProblem(source, 1, f"malformed header row: {exc}")]) from None
     names = [unicodedata.normalize("NFKC", h).strip().lstrip("\ufeff") for h in header]
     position: dict[str, int] = {}
+    header_problems = []
     for i, h in enumerate(names):
         if h in position and h in COLUMNS:
-            problem(1, f"column {h} appears twice")
+            header_problems.append(RegisterProblem(source, 1, f"column {h} appears twice"))
         position.setdefault(h, i)
     missing = [c for c in COLUMNS if c not in position]
     if missing:
-        problem(1, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    if problems:
-        raise RegisterError(problems)
+        header_problems.append(
+            RegisterProblem(source, 1, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        )
+    if header_problems:
+        raise RegisterError(header_problems)
 
+    # Pass 1: records and their line numbers; only the shape is checked here.
+    problems: list[tuple[int, str]] = []
     width = len(header)
-    idx = [position[c] for c in COLUMNS]
-    precinct_set = frozenset(precincts) if precincts is not None else None
-    today = today or date.today()
-    first_line: dict[str, int] = {}
-    voters: list[Voter] = []
+    records: list[list[str]] = []
+    lines: list[int] = []
     line = 1
-    rows = iter(reader)
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problem(reader.line_num, f"malformed row: {exc}")
-            break
-        line = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        if len(row) != width:
-            if problem(line, f"expected {width} fields, found {len(row)}"):
-                break
-            continue
-        try:
-            f = [row[i] for i in idx]
-            code = _code(f[0])
-            precinct = _nfkc(f[1].strip())
-            if precinct_set is not None and precinct not in precinct_set:
-                raise _FieldError(f"unknown 投票区 {f[1]!r} (not a precinct of election.toml)")
-            voter = Voter(
-                code=code,
-                precinct=precinct,
-                volume=_positive(f[2], "冊"),
-                page=_positive(f[3], "頁"),
-                line=_positive(f[4], "行"),
-                name=_name(f[5], "氏名"),
-                kana=_kana(f[6]),
-                birth_date=parse_birth_date(f[7], today),
-                sex=_sex(f[8]),
-                address=_text(f[9], "住所", required=True),
-                address_extra=_text(f[10], "方書", required=False),
-                moved=_moved(f[11]),
-                barred_kinds=_barred(f[12]),
-                absentee=_absentee(f[13]),
-            )
-        except _FieldError as exc:
-            if problem(line, str(exc)):
-                break
-            continue
-        seen = first_line.get(code)
-        if seen is not None:
-            if problem(line, f"duplicate 識別コード {code} (first on line {seen})"):
-                break
-            continue
-        first_line[code] = line
-        voters.append(voter)
-    if problems:
-        raise RegisterError(problems, truncated=len(problems) >= MAX_REPORTED_PROBLEMS)
-    if not voters:
+    try:
+        for row in reader:
+            line = reader.line_num
+            if len(row) != width:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank line
+                problems.append((line, f"expected {width} fields, found {len(row)}"))
+                if len(problems) >= MAX_REPORTED_PROBLEMS:
+                    break
+                continue
+            records.append(row)
+            lines.append(line)
+    except csv.Error as exc:
+        problems.append((reader.line_num, f"malformed row: {exc}"))
+    if not records and not problems:
         raise RegisterError([RegisterProblem(source, line, "the register has no voters")])
-    return voters
+    columns = list(zip(*records, strict=True)) if records else [() for _ in range(width)]
+    del records
+
+    # Pass 2: 識別コード — 15 ASCII digits, unique. Checked on the joined column in one regex run.
+    raw_codes: Sequence[str] = columns[position[COLUMNS[0]]]
+    codes: list[int] = []
+    if _CODES.fullmatch(",".join(raw_codes)):
+        codes = list(map(int, raw_codes))
+    else:
+        for i, raw in enumerate(raw_codes):
+            try:
+                codes.append(int(_code(raw)))
+            except _FieldError as exc:
+                codes.append(-1 - i)  # unique placeholder so the duplicate check below stays meaningful
+                problems.append((lines[i], str(exc)))
+    if len(set(codes)) != len(codes):
+        first: dict[int, int] = {}
+        for i, code in enumerate(codes):
+            seen = first.setdefault(code, lines[i])
+            if seen != lines[i]:
+                problems.append((lines[i], f"duplicate 識別コード {code:015d} (first on line {seen})"))
+
+    # Pass 3: every other column, each distinct value converted once.
+    converted: list[Sequence[object]] = [codes]
+    converters = _column_converters(frozenset(precincts) if precincts is not None else None, today or date.today())
+    for column, convert in zip(COLUMNS[1:], converters, strict=True):
+        values: Sequence[str] = columns[position[column]]
+        table: dict[str, object] = {}
+        bad: dict[str, str] = {}
+        for distinct in set(values):
+            try:
+                table[distinct] = convert(distinct)
+            except _FieldError as exc:
+                bad[distinct] = str(exc)
+        if bad:
+            problems.extend((lines[i], bad[v]) for i, v in enumerate(values) if v in bad)
+            continue
+        converted.append(list(map(table.__getitem__, values)))
+
+    if problems:
+        problems.sort()
+        shown = [RegisterProblem(source, ln, msg) for ln, msg in problems[:MAX_REPORTED_PROBLEMS]]
+        raise RegisterError(shown, truncated=len(problems) > MAX_REPORTED_PROBLEMS)
+    return list(zip(*converted, strict=True))
 
 
-def read_register(
-    path: str | Path, precincts: Collection[str] | None = None, *, today: date | None = None
+def parse_register(
+    text: str, source: str, precincts: Collection[str] | None = None, *, today: date | None = None
 ) -> list[Voter]:
-    """Read and validate a register CSV file (CP932 or UTF-8). Errors name ``path:line``."""
+    """Parse decoded register CSV text into voters (see ``parse_register_rows`` for the rules and errors)."""
+    return [_voter_from_row(r) for r in parse_register_rows(text, source, precincts, today=today)]
+
+
+def read_register_rows(
+    path: str | os.PathLike[str], precincts: Collection[str] | None = None, *, today: date | None = None
+) -> list[RegisterRow]:
+    """Read and validate a register CSV file (CP932 or UTF-8) into index rows. Errors name ``path:line``."""
     source = str(path)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise RegisterError([RegisterProblem(source, 0, f"cannot read: {exc.strerror}")]) from None
-    return parse_register(decode_register(data, source), source, precincts, today=today)
+    return parse_register_rows(decode_register(data, source), source, precincts, today=today)
+
+
+def read_register(
+    path: str | os.PathLike[str], precincts: Collection[str] | None = None, *, today: date | None = None
+) -> list[Voter]:
+    """Read and validate a register CSV file (CP932 or UTF-8) into voters. Errors name ``path:line``."""
+    return [_voter_from_row(r) for r in read_register_rows(path, precincts, today=today)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -454,6 +521,26 @@ def _voter_from_row(row: tuple[Any, ...]) -> Voter:
     )
 
 
+def _row_from_voter(v: Voter) -> RegisterRow:
+    b = v.birth_date
+    return (
+        int(v.code),
+        v.precinct,
+        v.volume,
+        v.page,
+        v.line,
+        v.name,
+        v.kana,
+        b.year * 10000 + b.month * 100 + b.day,
+        v.sex.value,
+        v.address,
+        v.address_extra,
+        int(v.moved),
+        _barred_text(v.barred_kinds),
+        v.absentee.value if v.absentee else None,
+    )
+
+
 def _prefix_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with ``prefix`` (UTF-8 order is code point order)."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -494,45 +581,47 @@ class RegisterIndex:
     @classmethod
     def build(cls, voters: Iterable[Voter]) -> RegisterIndex:
         """Build the index (folded keys, indexes) from validated voters."""
+        return cls.from_rows(_row_from_voter(v) for v in voters)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[RegisterRow]) -> RegisterIndex:
+        """Build the index from validated rows (``read_register_rows``), the fast path for large registers."""
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         conn.executescript(_SCHEMA)
-        addresses: dict[tuple[str, str], int] = {}
-        address_rows: list[tuple[int, str, str, str, str]] = []
-        # Addresses are shared by households, so each is folded once.
-        fold_a, fold_n, fold_k = fold_address, fold_name, fold_kana
+        rows = rows if isinstance(rows, list) else list(rows)
+        # Households share addresses and many people share names: fold each distinct value once, all in one pass.
+        names = list({r[5]: None for r in rows})
+        kanas = list({r[6]: None for r in rows})
+        places = list({(r[9], r[10]): None for r in rows})
+        name_keys = dict(zip(names, fold_names(names), strict=True))
+        kana_keys = dict(zip(kanas, fold_kanas(kanas), strict=True))
+        bases = list({a: None for a, _ in places})
+        base_keys = dict(zip(bases, fold_addresses(bases), strict=True))
+        with_extra = [(a, e) for a, e in places if e]
+        full_keys = dict(zip(with_extra, fold_addresses([f"{a} {e}" for a, e in with_extra]), strict=True))
+        address_ids = {place: i for i, place in enumerate(places, start=1)}
+        address_rows = [
+            (i, a, e, base_keys[a], full_keys[(a, e)] if e else base_keys[a]) for (a, e), i in address_ids.items()
+        ]
 
-        def voter_rows() -> Iterator[tuple[object, ...]]:
-            for v in voters:
-                key = (v.address, v.address_extra)
-                address_id = addresses.get(key)
-                if address_id is None:
-                    address_id = len(addresses) + 1
-                    addresses[key] = address_id
-                    address_rows.append(
-                        (address_id, v.address, v.address_extra, fold_a(v.address), fold_a(v.address + v.address_extra))
-                    )
-                b = v.birth_date
-                yield (
-                    int(v.code),
-                    v.precinct,
-                    v.volume,
-                    v.page,
-                    v.line,
-                    v.name,
-                    v.kana,
-                    b.year * 10000 + b.month * 100 + b.day,
-                    v.sex.value,
-                    address_id,
-                    int(v.moved),
-                    _barred_text(v.barred_kinds),
-                    v.absentee.value if v.absentee else None,
-                    fold_n(v.name),
-                    fold_k(v.kana),
-                )
-
+        # Column-wise, so the per-voter work is bulk mapping rather than a Python loop.
+        cols = list(zip(*rows, strict=True))
+        address_column = list(map(address_ids.__getitem__, zip(cols[9], cols[10], strict=True)))
+        voter_rows = zip(
+            *cols[:9],
+            address_column,
+            *cols[11:14],
+            map(name_keys.__getitem__, cols[5]),
+            map(kana_keys.__getitem__, cols[6]),
+            strict=True,
+        )
+        # An in-memory database needs no journal; a big sort cache makes CREATE INDEX one in-memory sort.
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA cache_size = -524288")
         with conn:
             try:
-                conn.executemany("INSERT INTO voter VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", voter_rows())
+                conn.executemany("INSERT INTO voter VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", voter_rows)
             except sqlite3.IntegrityError as exc:
                 raise RegisterError([RegisterProblem("register", 0, f"duplicate 識別コード ({exc})")]) from None
             conn.executemany("INSERT INTO address VALUES (?,?,?,?,?)", address_rows)
@@ -546,7 +635,7 @@ class RegisterIndex:
         return cls.build(voters)
 
     @classmethod
-    def from_bytes(cls, image: bytes) -> RegisterIndex:
+    def from_bytes(cls, image: bytes | memoryview) -> RegisterIndex:
         """Open a database image made by ``to_bytes`` (from a verified package) in memory, read-only."""
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         try:
