@@ -23,6 +23,7 @@ from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.ops import BackgroundOps
 from kiosk.ui.pages import CheckRow, ElectionLine, SearchRow, VoterCard
 from kiosk.ui.scanner import BarcodeScannerFilter
+from kiosk.ui.statusbar import format_since
 from kiosk.ui.window import KioskWindow
 
 __all__ = ["KioskController"]
@@ -92,6 +93,7 @@ class KioskController(QObject):
         w.reason.chosen.connect(lambda n: self.dispatch(wf.ReasonChosen(n)))
         w.reason.cancelled.connect(lambda: self.dispatch(wf.Cancel()))
         w.ballots.finished.connect(lambda: self.dispatch(wf.Finish()))
+        w.ballots.manager_requested.connect(self.show_manager_menu)
         w.stop.override_requested.connect(
             lambda mid, pin, reason: self.dispatch(wf.ManagerOverride(wf.ManagerAuth(mid, pin), reason))
         )
@@ -100,6 +102,7 @@ class KioskController(QObject):
         w.manager.submitted.connect(self.manager_action)
         w.manager.cancelled.connect(self._back_to_state)
         w.sign_out_requested.connect(lambda: self.dispatch(wf.SignOut()))
+        w.end_test_requested.connect(self.end_test)
         w.report_requested.connect(self.print_report)
         w.close_requested.connect(self.shutdown)
         self.scanner.scanned.connect(self.barcode)
@@ -193,7 +196,14 @@ class KioskController(QObject):
                      lane="desk")
 
     def end_test(self) -> None:
-        """Leave test mode from the ready screen (manager menu): reset and return to the opening check."""
+        """Leave test mode (menu, Ctrl+T): only a signed-in manager, only between voters; reset, then the opening
+        check again."""
+        staff = self.state.staff
+        if not self.test_mode:
+            return
+        if staff is None or staff.role.value != "manager" or self.state.screen is not wf.Screen.READY:
+            self.window.current_page().show_error("試験モードの終了は、受付待ちの画面で投票管理者が行います。")
+            return
         self.reset_test()
 
     # -- the desk -------------------------------------------------------------------------------------------------
@@ -487,8 +497,8 @@ class KioskController(QObject):
         w.status.set_skew(snap.skew)
         if snap.online is False:
             policy = self.runtime.offline_policy_text()
-            w.set_offline(f"オフライン：{snap.since.astimezone().strftime('%H:%M') if snap.since else ''}から"
-                          f"サーバーに接続できません。未送信 {snap.pending}件。{policy}")
+            since = f"{format_since(snap.since)}から" if snap.since else ""
+            w.set_offline(f"オフライン：{since}サーバーに接続できません。未送信 {snap.pending}件。{policy}")
         else:
             w.set_offline(None)
 
@@ -506,6 +516,11 @@ class KioskController(QObject):
 
     def shutdown(self) -> None:
         """Sign out, stop the sync worker, wait for background work, then let the window close."""
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.scanner)
         self.ops.shutdown(wait=True)
         self.runtime.close()
         self.window.allow_close()

@@ -134,7 +134,7 @@ class ManagerPage(Page):
         self.target.clear()
         for tid, text in targets:
             self.target.addItem(text, tid)
-        for w in (self.reason, self.helper1, self.helper2, self.pin):
+        for w in (self.reason, self.helper1, self.helper2, self.manager_id, self.pin):
             w.clear()
         self.show_error("")
         if keys:

@@ -791,6 +791,7 @@ class BallotsPage(Page):
     """The ballots to hand over, in order, and those NOT to give; one key finishes and readies the next voter."""
 
     finished = Signal()
+    manager_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("投票用紙の交付", parent)
@@ -799,6 +800,13 @@ class BallotsPage(Page):
         self.withhold = label("", "bad")
         self.notes = label("", "warn")
         self.finish_button = shortcut_button("交付完了・次の方", "Return", self.finished.emit, self)
+        self.manager_button = shortcut_button(
+            "管理者メニュー（代理・点字・再交付・再印刷）", "F10", self.manager_requested.emit, self, "secondary"
+        )
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.manager_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.finish_button)
         lay = QVBoxLayout(self)
         self.heading = _title("この順に投票用紙を渡してください")
         lay.addWidget(self.heading)
@@ -806,7 +814,7 @@ class BallotsPage(Page):
         lay.addWidget(self.withhold)
         lay.addWidget(self.notes)
         lay.addWidget(self.error)
-        lay.addWidget(self.finish_button)
+        lay.addLayout(buttons)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def set_ballots(self, give: Sequence[str], withhold: Sequence[str], notes: Sequence[str] = ()) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -42,16 +43,32 @@ class BarcodeScannerFilter(QObject):
         self._digits: list[str] = []
         self._last = 0.0
         self._target: QLineEdit | None = None  # line edit the burst's digits went into, if any
+        self._offered: Any = None  # key of the last ShortcutOverride, whose KeyPress may follow
+        self._swallow = False  # the KeyPress of a scan's Enter is still to come
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Watch every key press in the application; consume the Enter that ends a scan."""
-        if event.type() != QEvent.Type.KeyPress or not self.enabled:
+        """Watch every key press in the application; consume the Enter that ends a scan.
+
+        Qt first offers each key press as a ShortcutOverride event and only then, if no shortcut took it, as a
+        KeyPress. Digits bound to shortcuts (the 事由 keys) and Enter bound to "confirm" never arrive as KeyPress,
+        so keys are counted on whichever event comes first, once.
+        """
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride) or not self.enabled:
             return False
         assert isinstance(event, QKeyEvent)
         # Each key press is delivered to the focus widget and, if ignored, to its parents: count it once.
         focus = QApplication.focusWidget()
-        if focus is not None and watched is not focus and isinstance(watched, QObject) and watched.isWidgetType():
+        receiver = focus if focus is not None else QApplication.activeWindow()
+        if watched is not receiver:
             return False
+        if kind == QEvent.Type.KeyPress and self._offered == event.key():
+            self._offered = None  # already counted on its ShortcutOverride
+            if self._swallow and event.key() in _ENTER:
+                self._swallow = False
+                return True
+            return False
+        self._offered = event.key() if kind == QEvent.Type.ShortcutOverride else None
         now = self._clock()
         text = event.text()
         if event.key() in _ENTER:
@@ -62,6 +79,10 @@ class BarcodeScannerFilter(QObject):
             if fast:
                 self._remove_from(target, burst)
                 self.scanned.emit(burst)
+                # Accepting the override keeps Enter away from shortcuts ("confirm"); the KeyPress that follows
+                # is swallowed too, so no widget sees the scanner's Enter.
+                event.accept()
+                self._swallow = kind == QEvent.Type.ShortcutOverride
                 return True
             return False
         if len(text) == 1 and text.isdigit() and text.isascii():

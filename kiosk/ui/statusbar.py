@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from ballots.rules import JST
+
 __all__ = ["KioskStatusBar", "format_since"]
 
 
 def format_since(t: datetime | None) -> str:
-    """A local clock time for "since" texts (HH:MM)."""
-    return "" if t is None else t.astimezone().strftime("%H:%M")
+    """Japan time for "since" texts (HH:MM): polling stations run on JST whatever the terminal's zone."""
+    return "" if t is None else t.astimezone(JST).strftime("%H:%M")
 
 
 class KioskStatusBar(QStatusBar):
@@ -22,7 +24,7 @@ class KioskStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None, *, now: Callable[[], datetime] | None = None) -> None:
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self._now = now or (lambda: datetime.now().astimezone())
+        self._now = now or (lambda: datetime.now(JST))
         self._skew: timedelta | None = None
         self.fields: dict[str, QLabel] = {}
         for key in ("reader", "printer", "server", "package", "clock", "staff"):
@@ -82,7 +84,7 @@ class KioskStatusBar(QStatusBar):
         self._tick()
 
     def _tick(self) -> None:
-        text = self._now().strftime("%H:%M:%S")
+        text = self._now().astimezone(JST).strftime("%H:%M:%S")
         ok: bool | None = None
         if self._skew is not None:
             seconds = self._skew.total_seconds()

@@ -33,6 +33,7 @@ class KioskWindow(QMainWindow):
     close_requested = Signal()
     report_requested = Signal(str)  # report kind: "station", "hourly", "backup"
     sign_out_requested = Signal()
+    end_test_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,7 +110,12 @@ class KioskWindow(QMainWindow):
         out.setShortcut(QKeySequence("Ctrl+Q"))
         out.triggered.connect(self.sign_out_requested.emit)
         staff.addAction(out)
-        self.menu_actions = [*menu.actions(), out]
+        self.end_test_action = QAction("試験モードを終了（試験記録をリセット）", self)
+        self.end_test_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.end_test_action.setEnabled(False)
+        self.end_test_action.triggered.connect(self.end_test_requested.emit)
+        staff.addAction(self.end_test_action)
+        self.menu_actions = [*menu.actions(), out, self.end_test_action]
 
     def show_page(self, page: Page) -> None:
         """Switch screens and put the focus where the person starts."""
@@ -126,6 +132,7 @@ class KioskWindow(QMainWindow):
     def set_test_mode(self, on: bool) -> None:
         """The yellow test-mode banner on every screen, and in the title."""
         self.test_banner.setVisible(on)
+        self.end_test_action.setEnabled(on)
         self.setWindowTitle(("【試験モード】" if on else "") + "受付 Uketsuke — 投票所受付")
 
     def set_offline(self, text: str | None) -> None:
