@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from ballots.events import EventType
-from sync.ledger import read_events
+from sync.ledger import Ledger, read_events
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,6 +96,22 @@ def test_demo_stops_the_double_vote_and_the_wrong_station(demo: tuple[dict[str, 
     for voter in stopped:
         mine = [e.election for e in everything if e.type is EventType.CHECK_IN and e.voter == voter]
         assert sorted(mine) == sorted(["shu-sho", "shu-hirei", "shinsa", "shicho"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ballots.package") is None, reason="no election package module yet")
+def test_demo_leaves_a_verifiable_package_its_ledgers_belong_to(demo: tuple[dict[str, Any], str]) -> None:
+    from ballots.package import verify_package
+
+    summary, _ = demo
+    out = Path(summary["out"])
+    info = verify_package(summary["package"], out / "sample" / "committee.pub")
+    assert info.package_hash == summary["package_hash"] and info.voters == 3000
+    for path in summary["ledgers"].values():
+        ledger = Ledger.open_readonly(path)
+        try:
+            assert ledger.package_hash == summary["package_hash"]
+        finally:
+            ledger.close()
 
 
 def test_demo_leaves_the_printed_declarations(demo: tuple[dict[str, Any], str]) -> None:
