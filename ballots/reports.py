@@ -34,13 +34,12 @@ from ballots.events import REASONS, CheckInKind, Event, EventType
 from ballots.fonts import GOTHIC, MINCHO, register_fonts
 from ballots.issuance import (
     JST,
-    ActiveEvents,
     Conflict,
     IssuanceReport,
     Mismatch,
-    apply_voids,
     ballot_issuance,
-    find_conflicts,
+    count_basis,
+    day_bounds,
     local_day,
 )
 from ballots.model import ElectionDefinition, Sex, StationKind, Voter
@@ -62,6 +61,20 @@ __all__ = [
     "sexes_from_register",
     "station_record",
 ]
+
+# Enum member lookups go through a descriptor on every access; the loops over whole periods use plain names.
+_CHECK_IN = EventType.CHECK_IN
+_PROVISIONAL = EventType.PROVISIONAL
+_REFUSAL = EventType.REFUSAL
+_BRAILLE = EventType.BRAILLE
+_PROXY_VOTE = EventType.PROXY_VOTE
+_BALLOT_REISSUED = EventType.BALLOT_REISSUED
+_STATION_OPENED = EventType.STATION_OPENED
+_STATION_CLOSED = EventType.STATION_CLOSED
+_STAFF_SIGN_IN = EventType.STAFF_SIGN_IN
+_DECLARATION = EventType.DECLARATION
+_EARLY = CheckInKind.EARLY.value
+_ABSENTEE = CheckInKind.ABSENTEE.value
 
 UNKNOWN_REASON = "不明"
 
@@ -171,24 +184,6 @@ def _hm(at: datetime | None) -> str:
 def _mismatch_table(mismatches: Sequence[Mismatch]) -> Table:
     rows = tuple((str(i), m.message) for i, m in enumerate(mismatches, 1)) or (("—", "不一致はありません"),)
     return Table("照合結果（不一致）", ("番号", "内容"), rows)
-
-
-@dataclass(frozen=True, slots=True)
-class _Counted:
-    """Voids applied once, conflicts found once, first check-ins known: shared by every report."""
-
-    active: ActiveEvents
-    conflicts: Mapping[tuple[str, str], Conflict]
-    first_check_in: Mapping[tuple[str, str], Event]
-
-
-def _count_basis(events: Iterable[Event]) -> _Counted:
-    active = apply_voids(events)
-    first: dict[tuple[str, str], Event] = {}
-    for ev in active.events:
-        if ev.type is EventType.CHECK_IN and ev.voter and ev.election:
-            first.setdefault((ev.voter, ev.election), ev)
-    return _Counted(active, find_conflicts(active.events), first)
 
 
 def _unknown_voters(codes: Iterable[str], sexes: Mapping[str, Sex]) -> list[Mismatch]:
@@ -396,10 +391,14 @@ def station_record(
     """
     if station_id is not None:
         definition.station(station_id)  # KeyError names an unknown station before anything is counted
-    basis = _count_basis(events)
+    basis = count_basis(events)
+
+    start, end = day_bounds(day) if day is not None else (None, None)
 
     def mine(ev: Event) -> bool:
-        return (station_id is None or ev.station_id == station_id) and (day is None or local_day(ev.at) == day)
+        if station_id is not None and ev.station_id != station_id:
+            return False
+        return start is None or (start <= ev.at < end)  # type: ignore[operator]
 
     registered = registered_counts(register, definition, station_id) if register is not None else None
     records = {
@@ -430,35 +429,35 @@ def station_record(
         if ev.voter:
             codes.add(ev.voter)
         t = ev.type
-        if t is EventType.CHECK_IN and ev.voter and ev.election in records:
+        if t is _CHECK_IN and ev.voter and ev.election in records:
             if basis.first_check_in[(ev.voter, ev.election)] is ev:
                 rec = records[ev.election]
                 sex = sexes.get(ev.voter)
                 rec.voters.add(sex)
-                if ev.data.get("kind") == CheckInKind.ABSENTEE.value:
+                if ev.data.get("kind") == _ABSENTEE:
                     rec.absentee.add(sex)
-        elif t is EventType.PROVISIONAL:
+        elif t is _PROVISIONAL:
             count_once("provisional", ev, "provisional")
-        elif t is EventType.REFUSAL:
+        elif t is _REFUSAL:
             count_once("refused", ev, "refused")
-        elif t is EventType.BRAILLE:
+        elif t is _BRAILLE:
             count_once("braille", ev, "braille")
-        elif t is EventType.PROXY_VOTE:
+        elif t is _PROXY_VOTE:
             count_once("proxy", ev, "proxy")
             helpers = "、".join(_staff_label(definition, str(h)) for h in ev.data.get("helpers", ()))
             which = definition.election(ev.election).short_name if ev.election in records else "全選挙"
             proxies.append((_hm(ev.at), which, ev.voter or "", helpers))
-        elif t is EventType.BALLOT_REISSUED and ev.election in records:
+        elif t is _BALLOT_REISSUED and ev.election in records:
             which = definition.election(ev.election or "").short_name
             reissues.append((_hm(ev.at), which, ev.voter or "", str(ev.data.get("reason", ""))))
-        elif t is EventType.STATION_OPENED:
+        elif t is _STATION_OPENED:
             opened = ev.at if opened is None else min(opened, ev.at)
-        elif t is EventType.STATION_CLOSED:
+        elif t is _STATION_CLOSED:
             closed = ev.at if closed is None else max(closed, ev.at)
-        if t is EventType.STAFF_SIGN_IN:
+        if t is _STAFF_SIGN_IN:
             staff.setdefault(_staff_label(definition, ev.staff_id), None)
 
-    issuance = ballot_issuance((), definition, station_id=station_id, day=day, active=basis.active)
+    issuance = ballot_issuance((), definition, station_id=station_id, day=day, basis=basis)
     mismatches = (*issuance.mismatches, *_unknown_voters(codes, sexes))
     return StationRecord(
         definition=definition,
@@ -545,7 +544,7 @@ def hourly_turnout(
     if station_id is not None:
         definition.station(station_id)
     points = tuple(times if times is not None else definition.hourly_times)
-    basis = _count_basis(events)
+    basis = count_basis(events)
     per: dict[tuple[str, str], list[SexCounts]] = {}
     stations: set[str] = set()
     codes: set[str] = set()
@@ -686,16 +685,16 @@ def early_voting_reasons(
     """
     if station_id is not None:
         definition.station(station_id)
-    basis = _count_basis(events)
+    basis = count_basis(events)
     declarations: dict[str, list[Event]] = defaultdict(list)
     for ev in basis.active.events:
-        if ev.type is EventType.DECLARATION and ev.voter:
+        if ev.type is _DECLARATION and ev.voter:
             declarations[ev.voter].append(ev)  # time order, since active events are sorted
     cells: dict[tuple[str, date], tuple[SexCounts, Counter[str]]] = {}
     codes: set[str] = set()
     undeclared: list[Mismatch] = []
     for (voter, eid), ev in basis.first_check_in.items():
-        if ev.data.get("kind") != CheckInKind.EARLY.value:
+        if ev.data.get("kind") != _EARLY:
             continue
         if station_id is not None and ev.station_id != station_id:
             continue
@@ -715,9 +714,12 @@ def early_voting_reasons(
                     event_ids=(ev.event_id,),
                 )
             )
-        sc, reasons = cells.setdefault((eid, local_day(ev.at)), (SexCounts(), Counter()))
-        sc.add(sexes.get(voter))
-        reasons[reason] += 1
+        key = (eid, local_day(ev.at))
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = (SexCounts(), Counter())
+        cell[0].add(sexes.get(voter))
+        cell[1][reason] += 1
     order = {e.id: e.order for e in definition.elections}
     rows = tuple(
         ReasonsRow(eid, day, sc, dict(reasons))
@@ -726,10 +728,7 @@ def early_voting_reasons(
     conflicts = tuple(
         c
         for c in basis.conflicts.values()
-        if any(
-            x.data.get("kind") == CheckInKind.EARLY.value and (station_id is None or x.station_id == station_id)
-            for x in c.check_ins
-        )
+        if any(x.data.get("kind") == _EARLY and (station_id is None or x.station_id == station_id) for x in c.check_ins)
     )
     mismatches = (
         *basis.active.mismatches,
