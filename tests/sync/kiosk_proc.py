@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synctest_helpers import check_in, random_voter
 
 from sync import pki
-from sync.client import ClientTLS, SyncClient
+from sync.client import Backoff, ClientTLS, SyncClient
 from sync.ledger import Ledger
 
 
@@ -44,6 +44,7 @@ def main() -> int:
         claim_timeout_s=2.0,
         pull_wait_s=2.0,
         heartbeat_s=1.0,
+        backoff=Backoff(base_s=0.1, cap_s=1.0),
     )
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
