@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from PIL import Image
 
-from reader.apdu import CardChannel, CardDataError
+from reader.apdu import CardChannel, CardDataError, LinkCapabilities
 from reader.collation import CollationInputError, CollationUnverifiedError
 from reader.outcomes import (
     CardRead,
@@ -57,9 +57,15 @@ def _pin_ok(pin: str) -> bool:
 class CardSession:
     """The card of one voter. Use as a context manager or call ``close`` when the voter leaves (unpowers the card)."""
 
-    def __init__(self, connect: Connector, profiles: Sequence[type[CardProfile]] = PROFILES) -> None:
+    def __init__(
+        self,
+        connect: Connector,
+        profiles: Sequence[type[CardProfile]] = PROFILES,
+        caps: LinkCapabilities | None = None,
+    ) -> None:
         self._connect = connect
         self._profiles = tuple(profiles)
+        self._caps = caps if caps is not None else LinkCapabilities()
         self._conn: Connection | None = None
         self._profile: CardProfile | None = None
 
@@ -86,7 +92,7 @@ class CardSession:
             return self._profile
         if self._conn is None:
             self._conn = self._connect()
-        channel = CardChannel(self._conn)
+        channel = CardChannel(self._conn, caps=self._caps)
         for cls in self._profiles:
             profile = cls.probe(channel, first)
             if profile is not None:
@@ -216,15 +222,26 @@ class CardSession:
 
 class CardReader:
     """Reads My Number cards through ``connect`` (PC/SC or the software card). Each call below is one voter's
-    complete read, card unpowered afterwards; use ``session()`` to keep the card for a photo read after path 1."""
+    complete read, card unpowered afterwards; use ``session()`` to keep the card for a photo read after path 1.
 
-    def __init__(self, connect: Connector, profiles: Sequence[type[CardProfile]] = PROFILES) -> None:
+    ``extended_length``: ``None`` tries extended-length READ BINARY once and remembers whether this reader takes it;
+    ``False`` never tries (for a reader known to choke on it); ``True`` uses it (still falling back if refused).
+    """
+
+    def __init__(
+        self,
+        connect: Connector,
+        profiles: Sequence[type[CardProfile]] = PROFILES,
+        *,
+        extended_length: bool | None = None,
+    ) -> None:
         self._connect = connect
         self._profiles = tuple(profiles)
+        self.caps = LinkCapabilities(extended_length)
 
     def session(self) -> CardSession:
         """A session for one voter; nothing is sent until its first read."""
-        return CardSession(self._connect, self._profiles)
+        return CardSession(self._connect, self._profiles, self.caps)
 
     def read_with_pin(self, pin: str) -> CardRead | Failure:
         """Path 1 in one go."""

@@ -247,11 +247,13 @@ class SoftwareCard:
         latency: LinkLatency | None = None,
         first_apdu_6f00: bool = False,
         short_read_sw: int = 0x6282,
+        extended_length: bool = True,
     ) -> None:
         self._apps = apps
         self.latency = latency
         self.first_apdu_6f00 = first_apdu_6f00  # answer 6F00 to the first command after power-up, like some cards
         self.short_read_sw = short_read_sw  # 0x6282 (data + warning) or 0x6C00 (ask for the right Le)
+        self.extended_length = extended_length  # accept READ BINARY with a 3-byte Le, as the real card does
         self._lock = threading.Lock()
         self.powered = False
         self.present = True
@@ -449,6 +451,11 @@ class SoftwareCard:
         le: int | None = None
         if len(body) == 1:
             le = body[0] or 256
+        elif len(body) == 3 and body[0] == 0:
+            # Case 2E: extended Le. Lc = 00 cannot start a short case 3/4 body, so this is unambiguous.
+            if not self.extended_length:
+                return b"", 0x6700
+            le = int.from_bytes(body[1:], "big") or 65536
         elif len(body) > 1:
             lc = body[0]
             if lc == 0 or len(body) not in (1 + lc, 2 + lc):
@@ -541,7 +548,7 @@ class SoftwareCard:
             return b"", 0x6B00
         chunk = f.data[offset : offset + le]
         if len(chunk) < le:
-            if self.short_read_sw == 0x6C00:
+            if self.short_read_sw == 0x6C00 and le <= 256:
                 return b"", 0x6C00 | len(chunk)
             return chunk, self.short_read_sw
         return chunk, SW_OK

@@ -60,7 +60,7 @@ def forbidden_commands(trace: Iterable[Exchange]) -> list[str]:
             app, ef = c[5 : 5 + c[4]], None
         elif len(c) >= 7 and c[1] == 0xA4 and c[2] == 0x02:
             ef = int.from_bytes(c[5:7], "big")
-            if (app, ef) in ((AID_TEXT, 0x0001), (AID_VISUAL, 0x0005)):
+            if app is not None and (app, ef) in ((AID_TEXT, 0x0001), (AID_VISUAL, 0x0005)):
                 bad.append(f"#{n} SELECT EF {ef:04X} in {app.hex().upper()}")
         elif len(c) >= 4 and c[1] == 0x20 and ef in (0x0013, 0x0014):
             bad.append(f"#{n} VERIFY of EF {ef:04X}")

@@ -11,7 +11,9 @@ from reader.apdu import (
     CardChannel,
     CardDataError,
     CardStatusError,
+    LinkCapabilities,
     read_binary,
+    read_binary_extended,
     read_fields,
     read_record,
     select_aid,
@@ -19,7 +21,7 @@ from reader.apdu import (
     verify,
 )
 from reader.tlv import encode_tlv
-from reader.transport import ReaderError
+from reader.transport import CommunicationError, ReaderError
 
 OK = 0x9000
 
@@ -34,6 +36,7 @@ OK = 0x9000
         (read_binary(0, 256), "00 B0 00 00 00"),
         (read_binary(0x7FFF, 1), "00 B0 7F FF 01"),
         (read_record(1), "00 B2 01 04 00"),
+        (read_binary_extended(0x0123, 3000), "00 B0 01 23 00 0B B8"),
     ],
 )
 def test_command_builders(apdu: bytes, expected: str) -> None:
@@ -101,14 +104,21 @@ def file_of(children: list[tuple[int, bytes]], pad: int = 20) -> bytes:
 class FileCard:
     """Answers READ BINARY from a byte string like a card: 6282 at a short end, 6B00 past it."""
 
-    def __init__(self, content: bytes, short_sw: int = 0x6282) -> None:
+    def __init__(self, content: bytes, short_sw: int = 0x6282, extended: bool | None = False) -> None:
         self.content = content
         self.short_sw = short_sw
+        self.extended = extended  # True: takes extended Le; False: answers 6700; None: the reader refuses to send
         self.reads: list[tuple[int, int]] = []
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         assert apdu[1] == 0xB0
         offset, le = (apdu[2] << 8) | apdu[3], apdu[4] or 256
+        if len(apdu) == 7:
+            if self.extended is None:
+                raise CommunicationError("reader refused the frame", 0x80100016)
+            if not self.extended:
+                return b"", 0x6700
+            le = int.from_bytes(apdu[5:7], "big")
         self.reads.append((offset, le))
         if offset >= len(self.content):
             return b"", 0x6B00
@@ -121,7 +131,8 @@ class FileCard:
 def test_read_fields_skips_what_is_not_wanted() -> None:
     content = file_of([(0xDF21, bytes(10)), (0xDF25, bytes(2000)), (0xDF27, b"photo" * 100), (0xDF28, bytes(256))])
     card = FileCard(content)
-    assert read_fields(CardChannel(card), [0xDF27]) == {0xDF27: b"photo" * 100}
+    channel = CardChannel(card, caps=LinkCapabilities(extended_length=False))
+    assert read_fields(channel, [0xDF27]) == {0xDF27: b"photo" * 100}
     # FF20 header 5 bytes, DF21 13, DF25 5 + 2000: DF27 starts at 2023. The head, a jump over DF25 to DF27, and the
     # rest of the photo; nothing of DF25's value or of DF28 beyond what those reads cover.
     assert card.reads == [(0, 256), (2023, 256), (2279, 256)]
@@ -201,3 +212,34 @@ def test_truncated_files_give_typed_errors(children: list[tuple[int, bytes]], cu
         assert cut < len(content)
     else:
         assert found == dict(children)
+
+
+PHOTO = bytes(range(256)) * 12  # 3072 bytes: twelve short reads' worth
+
+
+def photo_file() -> bytes:
+    return file_of([(0xDF21, bytes(10)), (0xDF25, bytes(700)), (0xDF27, PHOTO), (0xDF28, bytes(256))])
+
+
+def test_extended_length_reads_the_photo_in_one_command() -> None:
+    content = photo_file()
+    card = FileCard(content, extended=True)
+    caps = LinkCapabilities()
+    assert read_fields(CardChannel(card, caps=caps), [0xDF27]) == {0xDF27: PHOTO}
+    # Head; jump to DF27's header; the rest of the photo in one extended read of exactly what is missing.
+    # FF20 82 xx xx (5) + DF21 (3 + 10) + DF25 82 02 BC (5 + 700) = 723; DF27 82 0C 00 (5) + 3072 ends at 3800.
+    assert card.reads == [(0, 256), (723, 256), (979, 3800 - 979)]
+    assert caps.extended_length is True
+
+
+@pytest.mark.parametrize("refusal", [False, None], ids=["card answers 6700", "reader refuses the frame"])
+def test_extended_length_falls_back_to_short_reads_for_good(refusal: bool | None) -> None:
+    content = photo_file()
+    caps = LinkCapabilities()
+    card = FileCard(content, extended=refusal)
+    assert read_fields(CardChannel(card, caps=caps), [0xDF27]) == {0xDF27: PHOTO}
+    assert caps.extended_length is False
+    assert all(le <= 256 for _, le in card.reads)
+    again = FileCard(content, extended=refusal)
+    read_fields(CardChannel(again, caps=caps), [0xDF27])
+    assert len(again.reads) == len(card.reads)  # no second attempt: the refusal is remembered

@@ -7,6 +7,8 @@ from datetime import date
 
 import pytest
 from card_support import ScriptedTransport, h
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from reader.outcomes import (
@@ -15,6 +17,7 @@ from reader.outcomes import (
     ExpiryNeeded,
     InvalidInput,
     NotMyNumberCard,
+    Outcome,
     PhotoRead,
     SecretBlocked,
     SecretKind,
@@ -38,6 +41,7 @@ VERIFY_B = h("00 20 00 80 0E") + NUMBER_B
 READ_RECORD_1 = h("00 B2 01 04 00")
 OK = 0x9000
 
+BIRTH = date(1980, 2, 17)
 NAME = "髙橋　太郎"
 ADDRESS = "東京都架空市本町１丁目２番３号"
 
@@ -363,3 +367,94 @@ def test_long_text_file_is_read_in_chunks_with_long_lengths() -> None:
     outcome = s.read_with_pin("1234")
     t.assert_done()
     assert isinstance(outcome, CardRead) and outcome.info.address == address
+
+
+def noisy_photo() -> bytes:
+    """A JPEG 2000 photo of a couple of kilobytes (noise does not compress)."""
+    out = io.BytesIO()
+    Image.frombytes("L", (48, 48), bytes((i * 7919) % 251 for i in range(48 * 48))).save(out, format="JPEG2000")
+    return out.getvalue()
+
+
+def ext_read(offset: int, le: int, content: bytes, sw: int = OK) -> tuple[bytes, bytes, int]:
+    command = bytes([0, 0xB0, offset >> 8, offset & 0xFF, 0, le >> 8, le & 0xFF])
+    return command, content[offset : offset + le] if sw == OK else b"", sw
+
+
+def photo_steps(face: bytes) -> list[tuple[bytes, bytes, int]]:
+    return [
+        (SEL_VISUAL, b"", OK),
+        (SEL_0012, b"", OK),
+        (TRIES, b"", 0x63CA),
+        (VERIFY_B, b"", OK),
+        (SEL_0002, b"", OK),
+        # face_file layout: DF25's header at 316, DF26's at 921, DF27's at 1024, the photo from 1029.
+        *reads(face, [(0, 256), (316, 256), (921, 256)]),
+    ]
+
+
+def test_photo_rest_in_one_extended_read() -> None:
+    photo = noisy_photo()
+    face = face_file(photo)
+    assert face[1024:1027] == h("DF 27 82") and len(photo) > 600
+    end = 1029 + len(photo)
+    s, t = session([(SEL_TEXT, b"", OK), *photo_steps(face), ext_read(1177, end - 1177, face)])
+    # Start at the text AP (the probe), as after path 1: the photo alone.
+    outcome = s.read_photo(BIRTH, "2285", 2030)
+    t.assert_done()
+    assert isinstance(outcome, PhotoRead) and outcome.photo.size == (48, 48)
+
+
+def test_photo_falls_back_to_short_reads_when_extended_is_refused() -> None:
+    photo = noisy_photo()
+    face = face_file(photo)
+    end = 1029 + len(photo)
+    shorts = [(offset, 256) for offset in range(1177, end, 256)]
+    s, t = session(
+        [(SEL_TEXT, b"", OK), *photo_steps(face), ext_read(1177, end - 1177, face, 0x6700), *reads(face, shorts)]
+    )
+    outcome = s.read_photo(BIRTH, "2285", 2030)
+    t.assert_done()
+    assert isinstance(outcome, PhotoRead)
+
+
+class AnyCard:
+    """Answers every command with the next drawn response, then 6A82 for ever."""
+
+    def __init__(self, answers: list[tuple[bytes, int]]) -> None:
+        self.answers = answers
+        self.calls = 0
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        self.calls += 1
+        return self.answers.pop(0) if self.answers else (b"", 0x6A82)
+
+    def close(self) -> None:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(max_size=300),
+            st.one_of(
+                st.sampled_from([0x9000, 0x63C2, 0x63C0, 0x6984, 0x6982, 0x6A82, 0x6F00, 0x6282, 0x6B00, 0x6110]),
+                st.integers(0, 0xFFFF),
+            ),
+        ),
+        max_size=30,
+    ),
+    st.sampled_from(["pin", "collation", "photo"]),
+)
+def test_any_card_answer_gives_an_outcome(answers: list[tuple[bytes, int]], path: str) -> None:
+    card = AnyCard(list(answers))
+    s = CardSession(lambda: card)
+    if path == "pin":
+        outcome = s.read_with_pin("1234")
+    elif path == "collation":
+        outcome = s.read_with_collation(BIRTH, "2285")
+    else:
+        outcome = s.read_photo(BIRTH, "2285", 2030)
+    assert isinstance(outcome, Outcome)
+    assert card.calls <= len(answers) + 300

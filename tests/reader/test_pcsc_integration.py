@@ -7,6 +7,7 @@ each with its own card put in and taken out by the ``inserted`` helper.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -213,8 +214,14 @@ def test_cli_emulate_inserts_and_removes_on_command(watcher: Watcher, persona_pa
         proc.stdin.flush()
         assert proc.stdout.readline().strip() == "removed"
         watcher.wait_card(False)
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
+        time.sleep(2.5 * VPCD_POLL_S)  # out long enough for pcscd's poll, as a hand would be
+        proc.send_signal(signal.SIGUSR1)
+        assert proc.stdout.readline().strip() == "inserted"
+        watcher.wait_card(True)
+        proc.send_signal(signal.SIGUSR2)
+        assert proc.stdout.readline().strip() == "removed"
+        watcher.wait_card(False)
+        proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:

@@ -25,6 +25,7 @@ from reader.profiles.gen1 import AID_TEXT, AID_VISUAL
 from reader.service import CardReader
 from reader.softcard import ATR, CommonRecord, LinkLatency, Persona, PersonaError, SoftwareCard
 from reader.tlv import parse_header, parse_tlvs
+from reader.transport import TracingTransport
 
 BIRTH = date(1980, 2, 17)
 SEL_TEXT = h("00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 08")
@@ -269,9 +270,16 @@ def test_not_a_my_number_card() -> None:
     assert reader_for(SoftwareCard.not_my_number()).read_with_pin("1234") == NotMyNumberCard()
 
 
-@pytest.mark.parametrize("option", [{"first_apdu_6f00": True}, {"short_read_sw": 0x6C00}])
-def test_card_quirks(persona_path: Path, option: dict[str, object]) -> None:
-    card = SoftwareCard.from_persona(persona_path, **option)
+@pytest.mark.parametrize(
+    "card_of",
+    [
+        lambda p: SoftwareCard.from_persona(p, first_apdu_6f00=True),
+        lambda p: SoftwareCard.from_persona(p, short_read_sw=0x6C00),
+    ],
+    ids=["6F00 after power-up", "6Cxx for a short file"],
+)
+def test_card_quirks(persona_path: Path, card_of: Callable[[Path], SoftwareCard]) -> None:
+    card = card_of(persona_path)
     assert isinstance(reader_for(card).read_with_collation(BIRTH, "2285"), CardRead)
 
 
@@ -280,3 +288,39 @@ def test_every_sex_code_reads(make_persona: Callable[..., Path], sex: str) -> No
     card = SoftwareCard.from_persona(make_persona(sex=sex))
     outcome = reader_for(card).read_with_pin("1234")
     assert isinstance(outcome, CardRead) and outcome.info.sex_code == sex
+
+
+def traced_reader(card: SoftwareCard, extended_length: bool | None = None) -> tuple[CardReader, list[TracingTransport]]:
+    """A reader whose every connection records its trace."""
+    traces: list[TracingTransport] = []
+
+    def connect() -> TracingTransport:
+        t = TracingTransport(card.connector()())
+        traces.append(t)
+        return t
+
+    return CardReader(connect, extended_length=extended_length), traces
+
+
+def extended_reads(reader: CardReader, traces: list[TracingTransport]) -> list[int]:
+    """One path-2 read; the status words of its extended READ BINARYs."""
+    traces.clear()
+    assert isinstance(reader.read_with_collation(BIRTH, "2285", 2030), CardRead)
+    return [ex.sw for t in traces for ex in t.trace if ex.command[1] == 0xB0 and len(ex.command) == 7]
+
+
+def test_extended_length_refusal_is_learnt_once_per_reader(make_persona: Callable[..., Path]) -> None:
+    card = SoftwareCard.from_persona(make_persona(photo_size=(120, 160)), extended_length=False)
+    reader, traces = traced_reader(card)
+    assert extended_reads(reader, traces) == [0x6700]
+    assert reader.caps.extended_length is False
+    assert extended_reads(reader, traces) == []
+
+
+def test_extended_length_used_when_the_card_takes_it(make_persona: Callable[..., Path]) -> None:
+    card = SoftwareCard.from_persona(make_persona(photo_size=(120, 160)))
+    reader, traces = traced_reader(card)
+    assert extended_reads(reader, traces) == [0x9000]
+    assert reader.caps.extended_length is True
+    never, never_traces = traced_reader(card, extended_length=False)
+    assert extended_reads(never, never_traces) == []
