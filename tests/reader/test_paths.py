@@ -450,6 +450,7 @@ class AnyCard:
 def test_any_card_answer_gives_an_outcome(answers: list[tuple[bytes, int]], path: str) -> None:
     card = AnyCard(list(answers))
     s = CardSession(lambda: card)
+    outcome: Outcome
     if path == "pin":
         outcome = s.read_with_pin("1234")
     elif path == "collation":
