@@ -114,7 +114,9 @@ class Persona:
         """Validate a persona mapping; every error names ``where`` and the field."""
 
         def text(key: str, required: bool = True) -> str:
-            value = raw.get(key, "" if not required else None)
+            value = raw.get(key)
+            if value is None and not required:
+                return ""  # e.g. "register_code": null for a card holder who is not on the register
             if not isinstance(value, str) or (required and not value):
                 raise PersonaError(f"{where}: field {key!r} must be a non-empty string")
             return value

@@ -324,3 +324,10 @@ def test_extended_length_used_when_the_card_takes_it(make_persona: Callable[...,
     assert reader.caps.extended_length is True
     never, never_traces = traced_reader(card, extended_length=False)
     assert extended_reads(never, never_traces) == []
+
+
+def test_persona_not_on_the_register(make_persona: Callable[..., Path]) -> None:
+    """`uketsuke sample` writes "register_code": null (and a "scenario") for a card holder not on the register."""
+    persona = Persona.from_file(make_persona(register_code=None, scenario="not_registered"))
+    assert persona.register_code == ""
+    assert isinstance(reader_for(SoftwareCard.from_data(persona)).read_with_pin("1234"), CardRead)
