@@ -583,10 +583,13 @@ def _sync_factory(config: KioskConfig) -> Callable[[Any, str, ElectionDefinition
 
     def make(ledger: Any, package_hash: str, definition: ElectionDefinition) -> Any:
         from sync.client import ClientTLS, SyncClient
+        from sync.keys import public_key_hex
 
         tls = ClientTLS.from_dir(config.tls_dir) if config.tls_dir is not None else None
+        # A plain-HTTP server is the loopback demo server: it identifies kiosks by their ledger key (no mTLS).
+        demo_key = public_key_hex(ledger.public_key) if server.startswith("http://") else None
         return SyncClient(server, ledger, package_hash, station_id=config.station, tls=tls,
-                          claim_timeout_s=definition.claim_timeout_ms / 1000)
+                          claim_timeout_s=definition.claim_timeout_ms / 1000, demo_ledger_key_hex=demo_key)
 
     return make
 

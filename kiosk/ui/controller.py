@@ -50,6 +50,7 @@ class KioskController(QObject):
 
     state_rendered = Signal(str)
     idle = Signal()
+    closed = Signal()  # after shutdown: workers stopped, ledgers closed
 
     def __init__(self, window: KioskWindow, runtime: KioskRuntime, ops: BackgroundOps | None = None) -> None:
         super().__init__(window)
@@ -525,6 +526,7 @@ class KioskController(QObject):
         self.runtime.close()
         self.window.allow_close()
         self.window.close()
+        self.closed.emit()
 
 
 def _election_lines(elig: Eligibility) -> tuple[ElectionLine, ...]:

@@ -15,7 +15,7 @@ from kiosk.ui.controller import KioskController
 from kiosk.ui.style import apply_style
 from kiosk.ui.window import KioskWindow
 
-__all__ = ["create_kiosk", "run_kiosk"]
+__all__ = ["create_kiosk", "run_demo", "run_kiosk"]
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +54,10 @@ def run_kiosk(config: KioskConfig, *, passphrase: str | None = None, argv: Seque
     if passphrase is not None:
         controller.unlock(passphrase)
     return int(app.exec())
+
+
+def run_demo(out_dir: Any, *, voters: int = 2000, seed: int = 1) -> int:
+    """``uketsuke demo`` with a display (the hook kiosk/cli/demo.py looks for): see kiosk.ui.demo.run_demo_ui."""
+    from kiosk.ui.demo import run_demo_ui
+
+    return run_demo_ui(out_dir, voters=voters, seed=seed)

@@ -3,14 +3,11 @@ and the window + controller under pytest-qt (offscreen)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -34,20 +31,12 @@ class Sample:
 
 
 def _build_package(out: Path) -> Path:
-    """The real package when ballots.package is there; else None (tests then open the files directly)."""
-    from ballots import package as pkg  # noqa: F401 - presence check
+    """The real signed, encrypted package (ballots.package), as the committee would hand it over."""
+    from ballots.package import build_package
 
     target = out / "election.pkg"
-    if not target.exists():
-        import subprocess
-        import sys
-
-        subprocess.run(
-            [sys.executable, "-m", "kiosk", "package", "build", "--election", str(out / "election.toml"),
-             "--register", str(out / "register.csv"), "--key", str(out / "committee.key"),
-             "--passphrase-file", str(out / "passphrase.txt"), "--out", str(target)],
-            check=True, capture_output=True,
-        )
+    passphrase = (out / "passphrase.txt").read_text("utf-8").strip()
+    build_package(out / "election.toml", out / "register.csv", out / "committee.key", target, passphrase)
     return target
 
 
@@ -60,30 +49,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
 
     out = tmp_path_factory.mktemp("sample")
     result = generate_sample(out, 1000, seed=1, personas=8)
-    try:
-        package = _build_package(out)
-    except ImportError:
-        package = out / "election.toml"
+    package = _build_package(out)
     personas = {json.loads(p.read_text("utf-8"))["scenario"]: p for p in result.personas}
     return Sample(out, package, out / "committee.pub", (out / "passphrase.txt").read_text("utf-8").strip(), personas)
-
-
-def _files_opener(sample: Sample) -> Callable[[Path, Path, str], Any] | None:
-    """Until ballots.package exists: open election.toml + register.csv directly (same objects as the package)."""
-    if sample.package.suffix == ".pkg":
-        return None
-    from ballots.model import ElectionDefinition
-    from ballots.register import RegisterIndex, read_register
-
-    def opener(path: Path, pubkey: Path, passphrase: str) -> Any:
-        if passphrase != sample.passphrase:
-            raise ValueError("wrong passphrase")
-        definition = ElectionDefinition.from_toml_dict(tomllib.loads(path.read_text("utf-8")))
-        register = RegisterIndex.build(read_register(sample.dir / "register.csv"))
-        digest = hashlib.sha256(path.read_bytes() + (sample.dir / "register.csv").read_bytes()).hexdigest()
-        return SimpleNamespace(definition=definition, register=register, package_hash=digest)
-
-    return opener
 
 
 class Clock:
@@ -125,7 +93,6 @@ def make_runtime(sample: Sample, tmp_path: Path) -> Iterator[Callable[..., Any]]
             # A card is always on the reader side (the opening check needs a reader); None: nobody uses it.
             soft = SoftwareCard.from_persona(sample.personas[persona or "plain"])
             card = CardReader(soft.connector())
-        kw.setdefault("open_package", _files_opener(sample))
         runtime = KioskRuntime(
             config, card=card, printer=printer or MemoryPrinter(), clock=Clock(when.astimezone(UTC)), **kw
         )
@@ -271,11 +238,8 @@ def era_input() -> Callable[[str], tuple[int, str]]:
 
 
 @pytest.fixture
-def package_opener(sample: Sample) -> Callable[[Path, Path, str], Any]:
-    """How the runtime opens the package in these tests (ballots.package.open_package once it exists)."""
-    opener = _files_opener(sample)
-    if opener is None:
-        from ballots.package import open_package
+def package_opener() -> Callable[[Path, Path, str], Any]:
+    """How the runtime opens the package (the real ballots.package.open_package)."""
+    from ballots.package import open_package
 
-        return open_package
-    return opener
+    return open_package
