@@ -26,7 +26,8 @@ from typing import Any
 
 from ballots.events import REASONS, CheckInKind, Event, EventType, new_event_id
 from ballots.model import AbsenteeStatus, Election, ElectionDefinition, OfflinePolicy, Role, StaffAccount, Voter
-from ballots.rules import JST, Code, Eligibility, VotedRecord, assess, format_local_time
+from ballots.register import code_from_barcode
+from ballots.rules import JST, Code, Eligibility, VotedRecord, assess
 from ballots.wareki import format_wareki
 
 __all__ = [
@@ -669,11 +670,11 @@ def _card_read(ctx: _Ctx, a: CardRead) -> Transition:
 
 
 def _barcode(ctx: _Ctx, a: BarcodeScanned) -> Transition:
-    import unicodedata
-
-    text = unicodedata.normalize("NFKC", a.text).strip()
-    if not text.isascii() or not text.isdigit() or len(text) < 15 or len(text) > 40:
-        raise _Refused("入場券のバーコードを読み取れません（識別コード15桁の数字が必要です）")
+    # The register's own parser (Codabar start/stop letters, spaces, extract number) decides what a barcode is.
+    try:
+        text = code_from_barcode(a.text[:80])
+    except ValueError:
+        raise _Refused("入場券のバーコードを読み取れません（識別コード15桁の数字が必要です）") from None
     state = replace(
         _ready(ctx), screen=Screen.SEARCHING, source=IdSource.BARCODE, notice="入場券で名簿を照会しています"
     )
@@ -1138,6 +1139,3 @@ _ACTION_LABEL: Mapping[type, str] = {
     Finish: "完了",
     Cancel: "中止",
 }
-
-# Keep the public helper importable for renderers that format record times.
-format_time = format_local_time

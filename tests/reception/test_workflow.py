@@ -291,8 +291,8 @@ def _fields(state: ReceptionState) -> dict[str, object]:
 
 def test_lookups_are_asked_for_not_done() -> None:
     desk = make_desk("E01")
-    r = run(desk, [*SIGN, BarcodeScanned("100000000000001123")], local(EARLY_DAY))
-    assert r.effects[-1] == FindVoter(IdSource.BARCODE, barcode="100000000000001123")
+    r = run(desk, [*SIGN, BarcodeScanned("A100000000000001123A")], local(EARLY_DAY))
+    assert r.effects[-1] == FindVoter(IdSource.BARCODE, barcode="100000000000001")
     r = run(desk, [*SIGN, ManualSearch("タカハシ", date(1986, 4, 1))], local(EARLY_DAY))
     assert r.effects[-1] == FindVoter(IdSource.MANUAL, text="タカハシ", birth_date=date(1986, 4, 1))
     r = run(desk, CHECK, local(EARLY_DAY))
