@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape
@@ -28,9 +29,19 @@ from ballots.issuance import JST, apply_voids, find_conflicts
 from ballots.model import ElectionDefinition, StationKind, Voter
 from ballots.wareki import format_wareki
 
-__all__ = ["VotedLine", "voted_list_pdf", "voted_so_far"]
+__all__ = ["RegisterLookup", "VotedLine", "paper_backup_pdf", "voted_list_pdf", "voted_so_far"]
 
 _ROWS_PER_PAGE = 32
+
+
+class RegisterLookup(Protocol):
+    """Anything that finds a register entry by key: ``ballots.register.RegisterIndex`` is one."""
+
+    def by_code(self, code: str) -> Voter | None:
+        """The entry with this 識別コード, or None."""
+        ...
+
+
 _STRIPE = Color(0.93, 0.93, 0.93)
 
 
@@ -184,3 +195,15 @@ def voted_list_pdf(
         c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def paper_backup_pdf(
+    definition: ElectionDefinition,
+    register: RegisterLookup,
+    events: Iterable[Event],
+    *,
+    station_id: str | None = None,
+    as_of: datetime | None = None,
+) -> bytes:
+    """``voted_list_pdf`` for a caller holding the register object (the kiosk's "print the paper backup" button)."""
+    return voted_list_pdf(events, definition, register.by_code, station_id=station_id, as_of=as_of)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from documents_support import at, check_in, ev, make_voter
 
 from ballots.events import Event, EventType
-from ballots.model import ElectionDefinition, Sex
-from ballots.paper_backup import voted_list_pdf, voted_so_far
+from ballots.model import ElectionDefinition, Sex, Voter
+from ballots.paper_backup import paper_backup_pdf, voted_list_pdf, voted_so_far
 
 REGISTER = {
     v.code: v
@@ -76,3 +76,15 @@ def test_long_list_paginates(definition: ElectionDefinition, render_pages: Calla
     events = [check_in(at(5, "10:00"), code, "shu-sho") for code in register]
     pdf = voted_list_pdf(events, definition, register.get, as_of=at(6, "10:00"))
     assert render_pages(pdf) == 4  # 32 lines a page
+
+
+def test_paper_backup_pdf_takes_the_register_object(
+    definition: ElectionDefinition, pdf_text: Callable[..., str]
+) -> None:
+    class Register:
+        def by_code(self, code: str) -> Voter | None:
+            return REGISTER.get(code)
+
+    pdf = paper_backup_pdf(definition, Register(), _events(), station_id="D01", as_of=at(13, "12:00"))
+    flat = "".join(pdf_text(pdf).split())
+    assert "阿部花子" in flat and "後藤一郎" in flat and "別区" not in flat
