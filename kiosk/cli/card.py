@@ -112,6 +112,8 @@ def _text(result: dict[str, str]) -> str:
 def _read(args: argparse.Namespace) -> int:
     if args.security_code and not args.pin:
         raise CommandError("--security-code goes with --pin (path 2 reads the photo anyway)")
+    if args.photo_out and args.pin and not args.security_code:
+        raise CommandError("--photo-out with --pin needs --security-code (the photo opens only with 照合番号B)")
     reader = _pcsc_reader(args.reader)
     with reader.session() as session:
         if args.pin:
@@ -126,9 +128,7 @@ def _read(args: argparse.Namespace) -> int:
             if isinstance(photo_outcome, Failure):
                 raise CommandError(photo_outcome.message, code=1)
             photo = photo_outcome.photo
-    if args.photo_out:
-        if photo is None:
-            raise CommandError("no photo read: use --collation-b, or --pin with --security-code")
+    if args.photo_out and photo is not None:
         try:
             photo.save(args.photo_out)
         except (OSError, ValueError) as exc:
