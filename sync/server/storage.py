@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ballots.events import EventType
+from ballots.events import Event, EventType
 from sync.chain import GENESIS, ChainError, SealedEvent, verify_sealed
 from sync.server.migrations import MIGRATIONS
 
@@ -84,6 +84,8 @@ class Conn(Protocol):
     dialect: str
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]: ...
     def begin(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -104,6 +106,13 @@ class _SqliteConn:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._c.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._c.executemany(sql, rows)
+
+    def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``IN (…)`` with one placeholder per value (SQLite allows 32766 variables)."""
+        return f"IN ({', '.join('?' * len(values))})", list(values)
 
     def begin(self) -> None:
         self._c.execute("BEGIN IMMEDIATE")
@@ -131,6 +140,15 @@ class _PgConn:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         # Only our own SQL comes here and none of it contains a literal '?'.
         return self._c.execute(sql.replace("?", "%s"), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        # psycopg pipelines executemany: one round trip for the whole batch.
+        with self._c.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), rows)
+
+    def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``= ANY(array)``: one parameter, whatever the length."""
+        return "= ANY(?)", [list(values)]
 
     def begin(self) -> None:
         self._c.execute("BEGIN")
@@ -274,10 +292,17 @@ def op_claim(conn: Conn, kiosk_id: str, req: ClaimRequest) -> ClaimResult:
     return ClaimResult(accepted=won is not None or holder["event_id"] == req.event_id, holder=holder)
 
 
-def _kiosk_row(conn: Conn, kiosk_id: str, ledger_key: str, now: str) -> tuple[int, str] | str:
-    """(last_seq, last_hash) of the kiosk, registering it at first contact; a reason string if its key changed."""
+def _kiosk_row(
+    conn: Conn, kiosk_id: str, ledger_key: str, now: str, register: bool = True
+) -> tuple[int, str] | str | None:
+    """(last_seq, last_hash) of the kiosk; a reason string if its key changed; None if unknown and not registered.
+
+    ``register``: record the kiosk (and its ledger key, from its certificate) at first contact.
+    """
     row = conn.execute("SELECT ledger_key, last_seq, last_hash FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
     if row is None:
+        if not register:
+            return None
         conn.execute(
             "INSERT INTO kiosks (kiosk_id, ledger_key, first_seen, last_seen, last_seq, last_hash) "
             "VALUES (?, ?, ?, ?, 0, ?)",
@@ -376,25 +401,52 @@ def _apply_void(conn: Conn, target: str, void_event_id: str, now: str) -> None:
 def op_push(
     conn: Conn, kiosk_id: str, ledger_key: Ed25519PublicKey, ledger_key_hex: str, events: Sequence[Any]
 ) -> PushResult:
-    """Verify and store one batch of a kiosk's sealed events, in chain order, stopping at the first refusal."""
+    """Verify and store one batch of a kiosk's sealed events, in chain order, stopping at the first refusal.
+
+    Everything is checked before anything is written: the kiosk id of the certificate, contiguous seq, the hash link,
+    hash and signature, and that the event id is new (a replay otherwise). A retry of events already stored is
+    acknowledged (idempotent). A refusal is recorded with its reason; the accepted prefix is kept.
+    """
     now = utc_now()
-    state = _kiosk_row(conn, kiosk_id, ledger_key_hex, now)
+    state = _kiosk_row(conn, kiosk_id, ledger_key_hex, now, register=False)
     if isinstance(state, str):
-        return PushResult(0, GENESIS, rejected_seq=None, reason=state)
-    last_seq, last_hash = state
-    res = PushResult(last_seq, last_hash)
+        op_reject(conn, "push", kiosk_id, None, state)
+        return PushResult(0, GENESIS, reason=state)
+    stored_seq, stored_hash = state if state is not None else (0, GENESIS)
+    res = PushResult(stored_seq, stored_hash)
+    parsed: list[SealedEvent] = []
     for raw in events:
-        reason = None
         try:
-            se = SealedEvent.from_dict(raw)
+            parsed.append(SealedEvent.from_dict(raw))
         except ChainError as exc:
             res.reason = str(exc)
             break
+    # Two queries answer every duplicate and replay question of the batch.
+    old = [se.seq for se in parsed if se.seq <= stored_seq]
+    existing: dict[int, str] = {}
+    if old:
+        rows = conn.execute(
+            "SELECT seq, hash FROM events WHERE kiosk_id = ? AND seq >= ? AND seq <= ?", (kiosk_id, min(old), max(old))
+        ).fetchall()
+        existing = {int(q): str(h) for q, h in rows}
+    fresh_ids = [se.event_id for se in parsed if se.seq > stored_seq]
+    taken: dict[str, tuple[str, int]] = {}
+    if fresh_ids:
+        frag, params = conn.in_list(fresh_ids)
+        taken = {
+            str(e): (str(k), int(q))
+            for e, k, q in conn.execute(f"SELECT event_id, kiosk_id, seq FROM events WHERE event_id {frag}", params)
+        }
+    last_seq, last_hash = stored_seq, stored_hash
+    accepted: list[tuple[SealedEvent, Event]] = []
+    in_batch: dict[int, str] = {}
+    ids_in_batch: dict[str, int] = {}
+    for se in parsed:
+        reason = None
         if se.kiosk_id != kiosk_id:
             reason = f"seq {se.seq}: event names kiosk {se.kiosk_id!r} but the certificate is kiosk {kiosk_id!r}"
         elif se.seq <= last_seq:
-            row = conn.execute("SELECT hash FROM events WHERE kiosk_id = ? AND seq = ?", (kiosk_id, se.seq)).fetchone()
-            if row is not None and row[0] == se.hash:
+            if (existing.get(se.seq) or in_batch.get(se.seq)) == se.hash:
                 res.duplicates += 1  # a retry of something already stored: idempotent
                 continue
             reason = f"fork: seq {se.seq} is already recorded with a different hash"
@@ -408,47 +460,132 @@ def op_push(
             except ChainError as exc:
                 reason = f"tampered: {exc}"
             else:
-                dup = conn.execute("SELECT kiosk_id, seq FROM events WHERE event_id = ?", (se.event_id,)).fetchone()
-                if dup is not None:
-                    reason = f"replay: event {se.event_id} is already recorded as kiosk {dup[0]} seq {dup[1]}"
+                prior = taken.get(se.event_id) or (
+                    (kiosk_id, ids_in_batch[se.event_id]) if se.event_id in ids_in_batch else None
+                )
+                if prior is not None:
+                    reason = f"replay: event {se.event_id} is already recorded as kiosk {prior[0]} seq {prior[1]}"
         if reason is not None:
             res.rejected_seq, res.reason = se.seq, reason
             break
-        body = dict(se.body)
-        target = str(ev.data.get("target")) if ev.type is EventType.VOID else None
-        cursor = conn.execute(
-            "INSERT INTO events (event_id, kiosk_id, seq, type, election, voter, station_id, at, hash, target, sealed, "
-            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING cursor",
-            (
-                se.event_id,
-                kiosk_id,
-                se.seq,
-                ev.type.value,
-                ev.election,
-                ev.voter,
-                ev.station_id,
-                body["at"],
-                se.hash,
-                target,
-                json.dumps(se.to_dict(), ensure_ascii=False, separators=(",", ":")),
-                now,
-            ),
-        ).fetchone()[0]
-        res.max_cursor = max(res.max_cursor, int(cursor))
-        if ev.type is EventType.CHECK_IN:
-            res.conflicts += int(_apply_check_in(conn, se, body, now))
-        elif ev.type is EventType.VOID and target:
-            _apply_void(conn, target, se.event_id, now)
+        accepted.append((se, ev))
+        in_batch[se.seq] = se.hash
+        ids_in_batch[se.event_id] = se.seq
         last_seq, last_hash = se.seq, se.hash
-        res.accepted += 1
+    if accepted:
+        conn.executemany(
+            "INSERT INTO events (event_id, kiosk_id, seq, type, election, voter, station_id, at, hash, target, sealed, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_event_row(se, ev, now) for se, ev in accepted],
+        )
+        # One event writer: the newest cursor is ours.
+        res.max_cursor = int(conn.execute("SELECT MAX(cursor) FROM events").fetchone()[0])
+        res.conflicts = _apply(conn, accepted, now)
+        res.accepted = len(accepted)
+        if state is None:
+            _kiosk_row(conn, kiosk_id, ledger_key_hex, now)
+        conn.execute(
+            "UPDATE kiosks SET last_seq = ?, last_hash = ?, last_seen = ? WHERE kiosk_id = ?",
+            (last_seq, last_hash, now, kiosk_id),
+        )
     res.last_seq, res.last_hash = last_seq, last_hash
-    conn.execute(
-        "UPDATE kiosks SET last_seq = ?, last_hash = ?, last_seen = ? WHERE kiosk_id = ?",
-        (last_seq, last_hash, now, kiosk_id),
-    )
     if res.reason is not None:
         op_reject(conn, "push", kiosk_id, None, res.reason)
     return res
+
+
+def _event_row(se: SealedEvent, ev: Event, now: str) -> tuple[Any, ...]:
+    target = str(ev.data.get("target")) if ev.type is EventType.VOID else None
+    return (
+        se.event_id,
+        se.kiosk_id,
+        se.seq,
+        ev.type.value,
+        ev.election,
+        ev.voter,
+        ev.station_id,
+        se.body["at"],
+        se.hash,
+        target,
+        json.dumps(se.to_dict(), ensure_ascii=False, separators=(",", ":")),
+        now,
+    )
+
+
+def _apply(conn: Conn, accepted: list[tuple[SealedEvent, Event]], now: str) -> int:
+    """Claims for the batch's check-ins, releases for its voids; return how many conflicts were found."""
+    checkins = [(se, ev) for se, ev in accepted if ev.type is EventType.CHECK_IN]
+    keys = [(str(ev.election), str(ev.voter)) for _, ev in checkins]
+    has_void = any(ev.type is EventType.VOID for _, ev in accepted)
+    if has_void or len(set(keys)) != len(keys):
+        # Order matters inside this batch (a void, or one voter twice): one event at a time, as they happened.
+        conflicts = 0
+        for se, ev in accepted:
+            if ev.type is EventType.CHECK_IN:
+                conflicts += int(_apply_check_in(conn, se, dict(se.body), now))
+            elif ev.type is EventType.VOID and ev.data.get("target"):
+                _apply_void(conn, str(ev.data["target"]), se.event_id, now)
+        return conflicts
+    if not checkins:
+        return 0
+    # The common case: distinct voters, no voids — a handful of set-wise statements for the whole batch.
+    frag, params = conn.in_list([se.event_id for se, _ in checkins])
+    voided = {
+        str(t) for (t,) in conn.execute(f"SELECT target FROM events WHERE type = 'void' AND target {frag}", params)
+    }
+    live = [(se, ev) for se, ev in checkins if se.event_id not in voided]
+    if not live:
+        return 0
+    vfrag, vparams = conn.in_list(sorted({str(ev.voter) for _, ev in live}))
+    gens = {
+        (str(e), str(v)): int(n)
+        for e, v, n in conn.execute(
+            f"SELECT election, voter, COUNT(*) FROM releases WHERE voter {vfrag} GROUP BY election, voter", vparams
+        )
+    }
+
+    def gen_of(ev: Event) -> int:
+        return gens.get((str(ev.election), str(ev.voter)), 0)
+
+    conn.executemany(
+        "INSERT INTO claims (election, voter, gen, event_id, kiosk_id, station_id, kind, at, source, claimed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'push', ?) ON CONFLICT DO NOTHING",
+        [
+            (
+                ev.election,
+                ev.voter,
+                gen_of(ev),
+                se.event_id,
+                se.kiosk_id,
+                ev.station_id,
+                str(ev.data.get("kind", "")),
+                se.body["at"],
+                now,
+            )
+            for se, ev in live
+        ],
+    )
+    holders = {
+        (str(e), str(v), int(g)): (str(eid), str(k), str(stn), str(at))
+        for e, v, g, eid, k, stn, at in conn.execute(
+            f"SELECT election, voter, gen, event_id, kiosk_id, station_id, at FROM claims WHERE voter {vfrag}", vparams
+        )
+    }
+    rows = []
+    for se, ev in live:
+        holder = holders.get((str(ev.election), str(ev.voter), gen_of(ev)))
+        if holder is None or holder[0] == se.event_id:
+            continue
+        rows.append((ev.election, ev.voter, *holder, se.event_id, se.kiosk_id, ev.station_id, se.body["at"], now))
+        log.warning("conflict: %s/%s second check-in %s from %s", ev.election, ev.voter, se.event_id, se.kiosk_id)
+    if rows:
+        conn.executemany(
+            "INSERT INTO conflicts (election, voter, first_event_id, first_kiosk, first_station, first_at, "
+            "second_event_id, second_kiosk, second_station, second_at, detected_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
+    return len(rows)
 
 
 def op_reject(conn: Conn, stage: str, client_id: str | None, peer: str | None, reason: str) -> None:
@@ -477,7 +614,8 @@ def op_heartbeat(conn: Conn, kiosk_id: str, ledger_key_hex: str, report: KioskRe
     state = _kiosk_row(conn, kiosk_id, ledger_key_hex, now)
     if isinstance(state, str):
         op_reject(conn, "heartbeat", kiosk_id, None, state)
-        return state
+        assert state is not None  # registered above
+    return state
     conn.execute(
         "UPDATE kiosks SET last_seen = ?, pending = ?, replica_cursor = ?, replica_age_s = ?, client_time = ?, "
         "skew_ms = ?, station_id = ? WHERE kiosk_id = ?",
