@@ -614,8 +614,8 @@ def op_heartbeat(conn: Conn, kiosk_id: str, ledger_key_hex: str, report: KioskRe
     state = _kiosk_row(conn, kiosk_id, ledger_key_hex, now)
     if isinstance(state, str):
         op_reject(conn, "heartbeat", kiosk_id, None, state)
-        assert state is not None  # registered above
-    return state
+        return state
+    assert state is not None  # registered above
     conn.execute(
         "UPDATE kiosks SET last_seen = ?, pending = ?, replica_cursor = ?, replica_age_s = ?, client_time = ?, "
         "skew_ms = ?, station_id = ? WHERE kiosk_id = ?",
