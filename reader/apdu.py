@@ -191,7 +191,7 @@ class CardChannel:
 
 
 class _SparseFile:
-    """The parts of the selected transparent file read so far; reads what is missing in chunks of up to 256 bytes."""
+    """The parts of the selected transparent file read so far; ``get`` reads what is missing (short or extended)."""
 
     def __init__(self, channel: CardChannel) -> None:
         self.channel = channel
@@ -200,7 +200,7 @@ class _SparseFile:
         self.limit: int | None = None  # where the outer TLV ends (known after the head is parsed)
 
     def _covered_until(self, start: int) -> int:
-        """The first offset at or after ``start`` that has not been read (given ``start`` itself is read or not)."""
+        """The first offset at or after ``start`` that has not been read yet (``start`` itself when it has not)."""
         pos = start
         moved = True
         while moved:
@@ -235,7 +235,7 @@ class _SparseFile:
             if self.eof is not None and missing >= self.eof:
                 raise CardDataError(f"file ends at byte {self.eof}, data needed up to byte {end}")
             if missing > MAX_OFFSET:
-                raise CardDataError(f"file data beyond byte {MAX_OFFSET} cannot be read with short READ BINARY")
+                raise CardDataError(f"file data beyond byte {MAX_OFFSET} is out of READ BINARY's 15-bit offset")
             # More than one short READ BINARY's worth: one extended command instead, when the link takes it.
             big = self.limit is not None and end - missing > SHORT_LE_MAX
             if big and self.channel.caps.extended_length is not False and self._read_extended(missing, end):

@@ -83,13 +83,14 @@ def parse_basic_info(fields: dict[int, bytes]) -> BasicInfo:
 
 
 def _parse_yyyymmdd(raw: bytes, what: str) -> date:
-    text = raw.decode("ascii", errors="replace")
+    # Messages leave the value out: it is personal data and error details end up in logs.
     if len(raw) != 8 or not raw.isdigit():
-        raise CardDataError(f"{what} is not YYYYMMDD: {text!r}")
+        raise CardDataError(f"{what} is not 8 ASCII digits (YYYYMMDD), {len(raw)} bytes")
+    text = raw.decode("ascii")
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
-        raise CardDataError(f"{what} is not a real date: {text!r}") from None
+        raise CardDataError(f"{what} is not a real date") from None
 
 
 def parse_common_expiry(record: bytes, *, expiry_in_record: bool = COMMON_EXPIRY_IN_RECORD) -> int | None:

@@ -459,3 +459,28 @@ def test_any_card_answer_gives_an_outcome(answers: list[tuple[bytes, int]], path
         outcome = s.read_photo(BIRTH, "2285", 2030)
     assert isinstance(outcome, Outcome)
     assert card.calls <= len(answers) + 300
+
+
+@pytest.mark.parametrize("birth", [b"1980021X", b"19800231", b"1980"])
+def test_bad_birth_date_on_card_is_a_fault_that_does_not_repeat_the_value(birth: bytes) -> None:
+    inner = (
+        encode_tlv(0xDF22, NAME.encode())
+        + encode_tlv(0xDF23, ADDRESS.encode())
+        + encode_tlv(0xDF24, birth)
+        + encode_tlv(0xDF25, b"1")
+    )
+    content = encode_tlv(0xFF20, inner)
+    s, t = session(
+        [
+            (SEL_TEXT, b"", OK),
+            (SEL_0011, b"", OK),
+            (TRIES, b"", 0x63C3),
+            (VERIFY_PIN, b"", OK),
+            (SEL_0002, b"", OK),
+            (h("00 B0 00 00 00"), content, 0x6282),
+        ]
+    )
+    outcome = s.read_with_pin("1234")
+    t.assert_done()
+    assert isinstance(outcome, CardFault)
+    assert birth.decode() not in outcome.detail
