@@ -358,11 +358,14 @@ def check_package(options: SelftestOptions) -> CheckResult:
         from ballots.package import verify_package
 
         info = verify_package(options.package, options.pubkey)
-    except Exception as exc:
-        return CheckResult("package", label, CheckStatus.FAIL, f"{options.package}: {exc}")
-    data = _plain(info)
-    digest = data.get("package_hash") or data.get("hash") or getattr(info, "package_hash", None)
-    detail = f"{options.package}: signature valid" + (f", hash {str(digest)[:16]}…" if digest else "")
+    except Exception as exc:  # PackageError names the file and what failed; anything else is reported the same way
+        return CheckResult("package", label, CheckStatus.FAIL, f"{exc}")
+    town = info.municipality.get("name", "?")
+    detail = (
+        f"{options.package}: signature valid; {town}, election day {info.election_day}, {info.voters} voters; "
+        f"hash {info.short_hash}"
+    )
+    data = {"package_hash": info.package_hash, "election_day": info.election_day, "voters": info.voters}
     return CheckResult("package", label, CheckStatus.PASS, detail, data=data)
 
 
@@ -741,15 +744,3 @@ def _package_hash(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return {k: v for k, v in asdict(value).items() if isinstance(v, str | int | float | bool | type(None))}
-    if isinstance(value, dict):
-        return dict(value)
-    return {}

@@ -565,3 +565,53 @@ def test_tls_server_refuses_a_certificate_of_another_ca(tls_server: tuple[str, P
     pki.issue_client(tmp_path / "rogue-ca", "E01-1", tmp_path / "rogue", role=pki.CertRole.KIOSK)
     result = _server_item(url, tmp_path / "rogue", package)
     assert result.status is F, result.detail
+
+
+@pytest.fixture(scope="module")
+def real_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A small signed, encrypted package built from a generated sample municipality, and the committee key."""
+    from ballots.package import build_package
+    from ballots.sample import generate_sample
+
+    base = tmp_path_factory.mktemp("package")
+    generate_sample(base / "sample", 60, personas=1)
+    passphrase = (base / "sample" / "passphrase.txt").read_text(encoding="utf-8").strip()
+    build_package(
+        base / "sample" / "election.toml",
+        base / "sample" / "register.csv",
+        base / "sample" / "committee.key",
+        base / "election.pkg",
+        passphrase,
+    )
+    return base / "election.pkg", base / "sample" / "committee.pub"
+
+
+def test_package_verified(real_package: tuple[Path, Path]) -> None:
+    package, pubkey = real_package
+    result = check_package(SelftestOptions(package=package, pubkey=pubkey))
+    assert result.status is P, result.detail
+    assert "signature valid" in result.detail and "60 voters" in result.detail
+    assert result.data["package_hash"] == hashlib.sha256(package.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("damage", ["flipped-byte", "other-committee-key"])
+def test_package_refused(damage: str, real_package: tuple[Path, Path], tmp_path: Path) -> None:
+    package, pubkey = real_package
+    if damage == "flipped-byte":
+        data = bytearray(package.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        package = tmp_path / "damaged.pkg"
+        package.write_bytes(bytes(data))
+    else:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        pubkey = tmp_path / "other.pub"
+        pubkey.write_bytes(
+            Ed25519PrivateKey.generate()
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
+    result = check_package(SelftestOptions(package=package, pubkey=pubkey))
+    assert result.status is F
+    assert str(package.name) in result.detail or "signature" in result.detail, result.detail
