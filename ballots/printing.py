@@ -18,7 +18,6 @@ import json
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -292,18 +291,20 @@ _IPP_JOB_STATES = {
     9: JobStatus.COMPLETED,
 }
 
-# ipptool scripts: written once per process to a private temporary directory (ipptool only reads test files).
-_PRINTER_TEST = """{
+# ipptool scripts, fed on stdin through /dev/stdin (ipptool only takes a file name): nothing is written to disk.
+_PRINTER_TEST = """{{
     NAME "printer state"
     OPERATION Get-Printer-Attributes
     GROUP operation-attributes-tag
     ATTR charset attributes-charset utf-8
     ATTR naturalLanguage attributes-natural-language en
     ATTR uri printer-uri $uri
-    ATTR keyword requested-attributes printer-state,printer-state-reasons,printer-is-accepting-jobs
+    ATTR keyword requested-attributes {printer_attributes}
     STATUS successful-ok
-}
-"""
+}}
+""".format(
+    printer_attributes="printer-state,printer-state-reasons,printer-is-accepting-jobs,printer-state-message"
+)
 _JOB_TEST = """{
     NAME "job state"
     OPERATION Get-Job-Attributes
@@ -348,15 +349,18 @@ class CupsPrinter:
         server: str = "localhost",
         timeout: float = 15.0,
         options: Mapping[str, str] | None = None,
+        stall_after: float = 20.0,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,127}", queue):
             raise ValueError(f"CUPS queue name {queue!r}: only letters, digits, '_', '-' and '.' are allowed")
         self.name = queue
         self.server = server
         self.timeout = timeout
+        # A printer that is switched off or unplugged often shows no stop reason at all: CUPS keeps the job
+        # "processing" while its backend retries, with only a state message. After this many seconds such a job is
+        # reported as a problem so the desk is told instead of waiting for paper that never comes.
+        self.stall_after = stall_after
         self.options = dict(self.DEFAULT_OPTIONS if options is None else options)
-        self._tests: Path | None = None
-        self._lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------------------------------
     def _tool(self, name: str) -> str:
@@ -364,15 +368,6 @@ class CupsPrinter:
         if path is None:
             raise PrinterError(PrinterProblem.UNAVAILABLE, self.name, f"{name} not found (install cups-client)")
         return path
-
-    def _test_file(self, which: str) -> Path:
-        with self._lock:
-            if self._tests is None:
-                d = Path(tempfile.mkdtemp(prefix="uketsuke-ipp-"))
-                (d / "printer.test").write_text(_PRINTER_TEST, encoding="utf-8")
-                (d / "job.test").write_text(_JOB_TEST, encoding="utf-8")
-                self._tests = d
-            return self._tests / which
 
     def _run(self, argv: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         try:
@@ -386,8 +381,8 @@ class CupsPrinter:
         argv = [self._tool("ipptool"), "-j", "-T", str(int(self.timeout))]
         for k, v in variables.items():
             argv += ["-d", f"{k}={v}"]
-        argv += [f"ipp://{self.server}/printers/{self.name}", str(self._test_file(test))]
-        out = self._run(argv)
+        argv += [f"ipp://{self.server}/printers/{self.name}", "/dev/stdin"]
+        out = self._run(argv, stdin=test.encode("utf-8"))
         text = out.stdout.decode("utf-8", errors="replace")
         err = out.stderr.decode("utf-8", errors="replace")
         if out.returncode != 0:
@@ -409,7 +404,7 @@ class CupsPrinter:
     # -- public ------------------------------------------------------------------------------------------------------
     def state(self) -> PrinterState:
         """The queue's state; PrinterError(MISSING) if CUPS has no such queue."""
-        attrs = self._ipp("printer.test")
+        attrs = self._ipp(_PRINTER_TEST)
         reasons = attrs.get("printer-state-reasons", "none")
         return PrinterState(
             state=int(attrs.get("printer-state", 3)),
@@ -447,7 +442,7 @@ class CupsPrinter:
 
     def refresh(self, job: PrintJob) -> PrintJob:
         """The job's current status from CUPS; a stopped printer under a pending job is reported as its error."""
-        attrs = self._ipp("job.test", job_id=job.job_id)
+        attrs = self._ipp(_JOB_TEST, job_id=job.job_id)
         status = _IPP_JOB_STATES.get(int(attrs.get("job-state", 3)), JobStatus.PENDING)
         error: PrinterError | None = None
         if status is JobStatus.FAILED:
@@ -456,7 +451,17 @@ class CupsPrinter:
             st = self.state()
             if st.problem is not None:
                 error = PrinterError(st.problem, self.name, st.message)
+            elif st.message and (datetime.now(UTC) - job.submitted_at).total_seconds() >= self.stall_after:
+                error = PrinterError(PrinterProblem.OFFLINE, self.name, st.message)
         return replace(job, status=status, error=error)
+
+    def cancel(self, job: PrintJob) -> None:
+        """Cancel a job still in the queue (before it is sent again elsewhere or retried)."""
+        out = self._run([self._tool("cancel"), "-h", self.server, f"{self.name}-{job.job_id}"])
+        if out.returncode != 0:
+            text = (out.stdout + out.stderr).decode("utf-8", errors="replace")
+            if "already" not in text:  # a job that finished meanwhile needs no cancelling
+                raise PrinterError(PrinterProblem.UNAVAILABLE, self.name, text)
 
     def wait(self, job: PrintJob, timeout: float = 30.0, poll: float = 0.2) -> PrintJob:
         """Poll until the job finishes or ``timeout`` passes; returns the last status seen."""
@@ -534,10 +539,22 @@ class PrintService:
         return job
 
     def retry(self, job_id: str) -> PrintJob:
-        """Send a failed or cancelled job's PDF again, as a new job."""
+        """Send a failed, cancelled or stuck job's PDF again, as a new job (a stuck one is cancelled first, so it
+        cannot come out later as a second copy)."""
         job, document = self._get(job_id)
-        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-            raise ValueError(f"job {job_id} is {job.status.value}: only failed or cancelled jobs are retried")
+        stuck = not job.status.finished and job.error is not None
+        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) and not stuck:
+            raise ValueError(f"job {job_id} is {job.status.value}: only failed, cancelled or stuck jobs are retried")
+        if stuck:
+            cancel = getattr(self.printer, "cancel", None)
+            if cancel is not None:
+                try:
+                    cancel(job)
+                except PrinterError as exc:
+                    return replace(job, error=exc)
+            job = replace(job, status=JobStatus.CANCELLED)
+            with self._lock:
+                self._jobs[job_id] = (job, document)
         return self._send(job.pdf, document, job.copies, job.reprint_of, replaces=job_id)
 
     def reprint(self, job_id: str, copies: int = 1) -> PrintJob:
@@ -551,12 +568,14 @@ class PrintService:
             return [job for job, _ in self._jobs.values()]
 
     def failed(self) -> list[PrintJob]:
-        """Failed jobs not yet printed by a later retry or reprint: what the desk still owes someone."""
+        """Jobs that failed, were cancelled or are stuck with an error, not yet replaced by a retry or reprint:
+        what the desk still owes someone."""
         with self._lock:
             return [
                 job
                 for job, _ in self._jobs.values()
-                if job.status is JobStatus.FAILED and job.job_id not in self._superseded
+                if (job.status in (JobStatus.FAILED, JobStatus.CANCELLED) or job.error is not None)
+                and job.job_id not in self._superseded
             ]
 
     def _get(self, job_id: str) -> tuple[PrintJob, PrintDocument]:

@@ -156,7 +156,7 @@ def test_reprint_renders_again_marked(declaration_doc: PrintDocument, pdf_text: 
     assert again.reprint_of == original.job_id
     assert "再印刷" not in _flat(pdf_text(printer.jobs[0].pdf))
     assert "再印刷" in _flat(pdf_text(printer.jobs[1].pdf))
-    with pytest.raises(ValueError, match="only failed or cancelled"):
+    with pytest.raises(ValueError, match="only failed, cancelled or stuck"):
         service.retry(original.job_id)
     with pytest.raises(KeyError, match="no print job"):
         service.reprint("nope")
@@ -274,6 +274,47 @@ def test_cups_queue_not_accepting_is_a_clear_error(own_queue: str, declaration_d
         CupsPrinter(own_queue).print_pdf(declaration_doc.render(False), "t")
     assert exc.value.problem is PrinterProblem.NOT_ACCEPTING
     assert "受け付けていません" in str(exc.value)
+
+
+@pytest.fixture
+def unplugged_queue(cups_queue: str) -> Iterator[str]:
+    """A private queue whose device does not answer (a switched-off network printer; loopback port 9, where nothing
+    listens), stopping on error like an office printer. Removed afterwards."""
+    name = f"UKETSUKE_OFF{uuid.uuid4().hex[:8]}"
+    ppd = Path(f"/etc/cups/ppd/{cups_queue}.ppd")
+    argv = ["lpadmin", "-p", name, "-E", "-v", "socket://127.0.0.1:9", "-o", "printer-error-policy=retry-job"]
+    subprocess.run(argv + (["-P", str(ppd)] if ppd.exists() else []), check=True, capture_output=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["cancel", "-a", name], capture_output=True)
+        subprocess.run(["lpadmin", "-x", name], capture_output=True)
+
+
+@pytest.mark.cups
+def test_cups_printer_switched_off_is_reported_and_the_job_is_retried_once_it_is_back(
+    cups_queue: str, unplugged_queue: str, declaration_doc: PrintDocument
+) -> None:
+    printer = CupsPrinter(unplugged_queue, stall_after=1.0)
+    service = PrintService(printer)
+    job = service.submit(declaration_doc)
+    assert job.status is not JobStatus.FAILED  # CUPS accepted it: the problem only shows while printing
+    deadline = time.monotonic() + 60
+    while job.error is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = service.refresh(job.job_id)
+    assert job.error is not None, "a printer that never answers was not reported"
+    assert job.error.problem is PrinterProblem.OFFLINE and "接続できません" in job.message
+    assert [j.job_id for j in service.failed()] == [job.job_id]
+
+    # The printer is back (here: the queue now reaches the PDF device); retrying cancels the stuck job first.
+    device = subprocess.run(["lpstat", "-v", cups_queue], capture_output=True, text=True).stdout.split()[-1]
+    subprocess.run(["lpadmin", "-p", unplugged_queue, "-v", device], check=True, capture_output=True)
+    again = service.retry(job.job_id)
+    assert again.error is None
+    assert printer.wait(again, timeout=60).status is JobStatus.COMPLETED
+    assert service.failed() == []
+    assert service.refresh(job.job_id).status is JobStatus.CANCELLED
 
 
 def test_queue_names_are_checked() -> None:
