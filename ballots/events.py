@@ -31,6 +31,7 @@ class EventType(enum.StrEnum):
     PROXY_VOTE = "proxy_vote"  # 代理投票 (data.helpers: two staff ids)
     BRAILLE = "braille"  # 点字投票
     OVERRIDE = "override"  # manager continued past a hard stop (data.stop, data.reason, data.existing)
+    STOP_SHOWN = "stop_shown"  # a hard stop (already voted, absentee papers out) was shown (data.codes, .existing)
     STAFF_SIGN_IN = "staff_sign_in"
     STAFF_SIGN_OUT = "staff_sign_out"
     RECORD_VIEWED = "record_viewed"  # a voter's record was shown (data.purpose)
@@ -122,6 +123,7 @@ _NEEDS_VOTER = {
     EventType.PROXY_VOTE,
     EventType.BRAILLE,
     EventType.OVERRIDE,
+    EventType.STOP_SHOWN,
     EventType.RECORD_VIEWED,
     EventType.REFUSAL,
 }

@@ -804,7 +804,19 @@ def _decide(ctx: _Ctx, state: ReceptionState) -> Transition:
             notice = f"一部投票済みです（{voted}）。その投票用紙は渡さないでください。残りは確認のうえ続行できます"
         else:
             notice = "投票済みです。投票用紙を渡さず、投票管理者を呼んでください"
-        return Transition(replace(state, screen=Screen.STOP, notice=notice))
+        # Logged whatever happens next (override, refusal or sent away): every recent double vote came from a
+        # missed or overridden notice, so the committee must see each notice that was shown.
+        stops = (*unacknowledged, *elig.manager_decides)
+        shown = replace(ctx, state=state).event(
+            EventType.STOP_SHOWN,
+            voter=elig.voter_code,
+            data={
+                "codes": sorted({d.code.value for d in stops}),
+                "elections": [d.election.id for d in stops],
+                "existing": [d.voted.to_dict() for d in stops if d.voted is not None],
+            },
+        )
+        return Transition(replace(state, screen=Screen.STOP, notice=notice), (Record((shown,)),))
     if not elig.issuable:
         if elig.right_station is not None:
             notice = f"この投票所では投票できません。「{elig.right_station.name}」で投票してください"

@@ -90,6 +90,9 @@ def test_demo_stops_the_double_vote_and_the_wrong_station(demo: tuple[dict[str, 
     assert any(set(s["codes"].values()) == {"wrong_station"} for s in stops)
     assert any("absentee_issued" in s["codes"].values() for s in stops)
     everything = [e for p in summary["ledgers"].values() for e in read_events(p)]
+    # Every full-screen stop the desks showed is in a ledger, with the voter (the wrong station is a refusal screen).
+    shown = [e for e in everything if e.type is EventType.STOP_SHOWN]
+    assert sorted(str(e.voter) for e in shown) == sorted(s["voter"] for s in stops if s["screen"] == "stop")
     stopped = {s["voter"] for s in fully_voted}
     assert len(stopped) == 2
     # The stopped voters hold exactly one check-in per election over both kiosks: the stop gave nothing twice.

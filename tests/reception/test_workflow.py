@@ -177,35 +177,36 @@ ROWS: list[tuple[str, str, date, list[Action], Screen, list[EventType], str | No
      [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
     ("day-issued", "D01", ELECTION_DAY, DAY_ISSUED, Screen.ISSUE,
      [T.STAFF_SIGN_IN, T.RECORD_VIEWED, *[T.CHECK_IN] * 5], None),
-    ("already-voted-stops", "D01", ELECTION_DAY, ALREADY, Screen.STOP, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
+    ("already-voted-stops", "D01", ELECTION_DAY, ALREADY, Screen.STOP,
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], None),
     ("partly-voted-clerk-continues-with-the-rest", "D01", ELECTION_DAY, [*ALREADY, Confirmed()], Screen.CLAIMING,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], None),
     ("partly-voted-issued-only-the-rest", "D01", ELECTION_DAY,
      [*ALREADY, Confirmed(), accepted("shinsa", "ken", "shi")], Screen.ISSUE,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, *[T.CHECK_IN] * 3], None),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN, *[T.CHECK_IN] * 3], None),
     ("fully-voted-clerk-cannot-continue", "D01", ELECTION_DAY, [*FULLY, Confirmed()], Screen.STOP,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "投票管理者だけ"),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], "投票管理者だけ"),
     ("absentee-issued-clerk-cannot-continue", "D01", ELECTION_DAY, [*ABSENTEE, Confirmed()], Screen.STOP,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "投票管理者が判断"),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], "投票管理者が判断"),
     ("fully-voted-clerk-cannot-search-next", "D01", ELECTION_DAY, [*FULLY, BarcodeScanned(V.code)], Screen.STOP,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "この画面では"),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], "この画面では"),
     ("already-voted-sent-away", "D01", ELECTION_DAY, [*ALREADY, Finish()], Screen.READY,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], None),
     ("already-voted-refused", "D01", ELECTION_DAY, [*ALREADY, Refuse(BOSS, "投票済み", "法44条")], Screen.READY,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.REFUSAL], None),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN, T.REFUSAL], None),
     ("override-needs-reason", "D01", ELECTION_DAY, [*ALREADY, ManagerOverride(BOSS, " ")], Screen.STOP,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "理由"),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], "理由"),
     ("override-needs-manager", "D01", ELECTION_DAY, [*ALREADY, ManagerOverride(CLERK_AS_BOSS, "記録誤り")],
-     Screen.STOP, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "投票管理者ではありません"),
+     Screen.STOP, [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], "投票管理者ではありません"),
     ("override-claims-the-rest", "D01", ELECTION_DAY, [*ALREADY, ManagerOverride(BOSS, "前回記録は誤登録と確認")],
-     Screen.CLAIMING, [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.OVERRIDE], None),
+     Screen.CLAIMING, [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN, T.OVERRIDE], None),
     ("override-then-issued", "D01", ELECTION_DAY,
      [*ALREADY, ManagerOverride(BOSS, "前回記録は誤登録と確認"), accepted("shinsa", "ken", "shi")], Screen.ISSUE,
-     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.OVERRIDE, *[T.CHECK_IN] * 5], None),
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN, T.OVERRIDE, *[T.CHECK_IN] * 5], None),
     ("server-knows-a-vote", "D01", ELECTION_DAY,
      [*CHECK, history(), ClaimAnswered(V.code, {"shu-sho": ClaimAnswer(ClaimStatus.ALREADY_VOTED, voted("shu-sho")),
                                                 **{e: ClaimAnswer(ClaimStatus.ACCEPTED) for e in ALL[1:]}})],
-     Screen.STOP, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
+     Screen.STOP, [T.STAFF_SIGN_IN, T.RECORD_VIEWED, T.STOP_SHOWN], None),
     ("claim-answer-for-someone-else", "D01", ELECTION_DAY, [*CHECK, history(), accepted(*ALL, voter=OTHER)],
      Screen.CLAIMING, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "別の選挙人"),
     ("claim-answer-for-unclaimed-election", "D01", ELECTION_DAY,
@@ -385,6 +386,17 @@ def test_override_keeps_every_other_rule() -> None:
                history(moved, voted("shu-sho"), voted("shi")), ManagerOverride(BOSS, "確認済み")]  # fmt: skip
     r = run(make_desk("D01"), actions, local(ELECTION_DAY))
     assert _claimed(r) == (moved.code, ("shu-hi", "shinsa", "ken"))  # shu-sho overridden, shi still refused
+
+
+def test_every_stop_shown_is_logged_with_what_it_named() -> None:
+    r = run(make_desk("D01"), [*FULLY, Finish()], local(ELECTION_DAY))
+    (shown,) = r.recorded(EventType.STOP_SHOWN)
+    assert shown.voter == V.code and shown.staff_id == "c01"
+    assert shown.data["codes"] == ["already_voted"] and shown.data["elections"] == list(ALL)
+    assert {x["station_id"] for x in shown.data["existing"]} == {"E01"}
+    r = run(make_desk("D01"), ABSENTEE, local(ELECTION_DAY))
+    (shown,) = r.recorded(EventType.STOP_SHOWN)
+    assert shown.data["codes"] == ["absentee_issued"] and shown.data["existing"] == []
 
 
 def test_server_already_voted_stops_with_its_record() -> None:
