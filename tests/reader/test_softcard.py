@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from card_support import h
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reader.outcomes import (
     CardRead,
@@ -30,6 +32,21 @@ from reader.transport import TracingTransport
 BIRTH = date(1980, 2, 17)
 SEL_TEXT = h("00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 08")
 SEL_VISUAL = h("00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 02")
+_FUZZ_CARD = SoftwareCard.from_data(
+    Persona(
+        name="髙橋　太郎",
+        address="東京都架空市本町１丁目２番３号",
+        birth_date=BIRTH,
+        sex="1",
+        expiry=date(2030, 2, 17),
+        security_code="2285",
+        pin="1234",
+        collation_b="55021720302285",
+        photo=b"\x00\x00\x00\x0cjP  \r\n\x87\n" + bytes(200),  # any bytes: the card never decodes its photo
+    ),
+    pin_tries=15,
+    collation_tries=15,
+)
 
 
 def apdu(card: SoftwareCard, command: str | bytes) -> tuple[bytes, int]:
@@ -331,3 +348,15 @@ def test_persona_not_on_the_register(make_persona: Callable[..., Path]) -> None:
     persona = Persona.from_file(make_persona(register_code=None, scenario="not_registered"))
     assert persona.register_code == ""
     assert isinstance(reader_for(SoftwareCard.from_data(persona)).read_with_pin("1234"), CardRead)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(min_size=0, max_size=300), max_size=20))
+def test_any_command_bytes_get_a_status_word(commands: list[bytes]) -> None:
+    """vpcd hands the card whatever pcscd was given: garbage gets a status word, never an exception."""
+    card = _FUZZ_CARD  # shared across examples: counters may run down, which is one more state to survive
+    card.power_on()
+    for command in [SEL_TEXT, *commands]:
+        response = card.process(command)
+        assert len(response) >= 2
+        assert response[-2] in (0x90, 0x61, 0x62, 0x63, 0x67, 0x69, 0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F)
