@@ -48,7 +48,12 @@ TYPE_LABELS: dict[EventType, str] = {
 
 def register(subparsers: Any) -> None:
     """Add ``ledger show`` and ``ledger verify``."""
-    ledger = subparsers.add_parser("ledger", help="show or verify a kiosk ledger", description=__doc__)
+    ledger = subparsers.add_parser(
+        "ledger",
+        help="show or verify a kiosk ledger",
+        description="Show or verify a kiosk ledger (opened read-only). show prints register keys, never names; "
+        "verify exits 0 when intact, 1 naming the first bad row, 2 on errors such as a missing file.",
+    )
     sub = ledger.add_subparsers(dest="ledger_command", metavar="SUBCOMMAND")
     sub.required = True
 
