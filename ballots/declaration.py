@@ -29,7 +29,7 @@ from ballots.fonts import GOTHIC, MINCHO, register_fonts
 from ballots.model import DeclarationLayout, Election, ElectionDefinition, Station, Voter
 from ballots.wareki import format_wareki
 
-__all__ = ["JST", "DeclarationError", "DeclarationForm", "render_declaration"]
+__all__ = ["JST", "DeclarationError", "DeclarationForm", "draw_declaration", "render_declaration"]
 
 JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time, so a fixed offset is exact
 _PAGE_W_MM = 210.0

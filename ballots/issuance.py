@@ -138,10 +138,10 @@ class Conflict:
         """Stations involved, in time order."""
         return tuple(e.station_id for e in self.check_ins)
 
-    def describe(self) -> str:
+    def describe(self, election_label: str | None = None) -> str:
         """One Japanese line naming where and when each issuance happened."""
         where = "、".join(f"{e.station_id} {e.at.astimezone(JST):%m/%d %H:%M}" for e in self.check_ins)
-        return f"二重交付：選挙人 {self.voter}／{self.election}（{where}）"
+        return f"二重交付：選挙人 {self.voter}／{election_label or self.election}（{where}）"
 
 
 def find_conflicts(active: Sequence[Event]) -> dict[tuple[str, str], Conflict]:
@@ -388,7 +388,11 @@ def _reconcile(row: ElectionIssuance, label: str) -> list[Mismatch]:
     for c in row.conflicts:
         out.append(
             Mismatch(
-                "conflict", c.describe(), election=eid, voter=c.voter, event_ids=tuple(e.event_id for e in c.check_ins)
+                "conflict",
+                c.describe(label),
+                election=eid,
+                voter=c.voter,
+                event_ids=tuple(e.event_id for e in c.check_ins),
             )
         )
     if row.counted_remaining is not None and row.counted_remaining != row.remaining:

@@ -170,6 +170,13 @@ def _station_label(definition: ElectionDefinition, station_id: str | None) -> st
         return station_id
 
 
+def _short_name(definition: ElectionDefinition, election_id: str) -> str:
+    try:
+        return definition.election(election_id).short_name
+    except KeyError:
+        return election_id
+
+
 def _staff_label(definition: ElectionDefinition, staff_id: str) -> str:
     try:
         return definition.staff_member(staff_id).name
@@ -732,7 +739,10 @@ def early_voting_reasons(
     )
     mismatches = (
         *basis.active.mismatches,
-        *(Mismatch("conflict", c.describe(), election=c.election, voter=c.voter) for c in conflicts),
+        *(
+            Mismatch("conflict", c.describe(_short_name(definition, c.election)), election=c.election, voter=c.voter)
+            for c in conflicts
+        ),
         *undeclared,
         *_unknown_voters(codes, sexes),
     )
