@@ -292,16 +292,22 @@ def claim_with(client: Any) -> ClaimFunction:
             raise ReceptionError(str(exc)) from exc
         if outcome.status == "accepted":
             return ClaimAnswer(ClaimStatus.ACCEPTED)
-        if outcome.status == "already_voted" and outcome.holder:
-            h = outcome.holder
-            holder = VotedRecord(
-                election=str(ev.election),
-                station_id=str(h.get("station_id", "")),
-                at=datetime.fromisoformat(str(h["at"])).astimezone(UTC),
-                kind=CheckInKind(str(h.get("kind", "day"))),
-                event_id=str(h.get("event_id")) if h.get("event_id") else None,
-            )
+        if outcome.status == "offline":
+            return ClaimAnswer(ClaimStatus.OFFLINE)
+        if outcome.status == "already_voted":
+            h = outcome.holder or {}
+            try:
+                holder = VotedRecord(
+                    election=str(ev.election),
+                    station_id=str(h["station_id"]),
+                    at=datetime.fromisoformat(str(h["at"])).astimezone(UTC),
+                    kind=CheckInKind(str(h["kind"])),
+                    event_id=str(h["event_id"]) if h.get("event_id") else None,
+                )
+            except (KeyError, ValueError, TypeError) as exc:
+                # "Already voted" without a usable where/when must not turn into a silent hand-over.
+                raise ReceptionError(f"server said already voted but its holder record is unusable: {exc!r}") from exc
             return ClaimAnswer(ClaimStatus.ALREADY_VOTED, holder)
-        return ClaimAnswer(ClaimStatus.OFFLINE)
+        raise ReceptionError(f"server answered the claim with unknown result {outcome.status!r}")
 
     return claim

@@ -217,6 +217,17 @@ class _Client:
 
 
 @pytest.mark.parametrize(
+    "outcome",
+    [_Outcome("already_voted"), _Outcome("already_voted", {"station_id": "E01"}), _Outcome("maybe")],
+    ids=["already-voted-without-holder", "holder-without-time", "unknown-result"],
+)
+def test_claim_with_refuses_answers_it_cannot_trust(outcome: _Outcome) -> None:
+    ev = Event(EventType.CHECK_IN, "D01", "c01", local(ELECTION_DAY), "100000000000001", "shu-sho", {"kind": "day"})
+    with pytest.raises(ReceptionError):
+        claim_with(_Client(outcome))(ev)
+
+
+@pytest.mark.parametrize(
     ("outcome", "status"),
     [
         (_Outcome("accepted"), ClaimStatus.ACCEPTED),
