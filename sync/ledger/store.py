@@ -427,8 +427,17 @@ class Ledger:
 
     def events(self, *, types: Iterable[EventType] | None = None) -> list[Event]:
         """Own events as domain events, oldest first (optionally only some types)."""
-        wanted = None if types is None else {EventType(t).value for t in types}
-        return [se.event for se in self.sealed() if wanted is None or se.body["type"] in wanted]
+        if types is None:
+            return [se.event for se in self.sealed()]
+        wanted = sorted({EventType(t).value for t in types})
+        if not wanted:
+            return []
+        marks = ", ".join("?" * len(wanted))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE type IN ({marks}) ORDER BY seq", wanted
+            ).fetchall()
+        return [self._sealed_from_row(r).event for r in rows]
 
     def get(self, event_id: str) -> SealedEvent | None:
         """One event by id, own or from the replica; None when unknown."""
