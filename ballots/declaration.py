@@ -246,21 +246,26 @@ class _Page:
         self.c.restoreState()
 
     def _elections(self, top: float) -> float:
-        """The election names (up to 9 on real forms) with the election day."""
+        """The election names (real forms list up to 9) with the election day; more than four go in two columns so
+        the page never overflows."""
         f = self.f
-        rows = len(f.elections)
-        row_h = 7.0
+        columns = 2 if len(f.elections) > 4 else 1
+        rows = -(-len(f.elections) // columns)
+        row_h = 7.0 if columns == 1 else 6.0
+        size = 11.5 if columns == 1 else 10.0
         h = row_h * rows + 2
         label_w = 28.0
-        self.rect(self.LEFT, top, self.width, h + row_h)
-        self.vline(self.LEFT + label_w, top, top + h + row_h)
+        col_w = (self.width - label_w) / columns
+        self.rect(self.LEFT, top, self.width, h + 7.0)
+        self.vline(self.LEFT + label_w, top, top + h + 7.0)
         self.text(self.LEFT + label_w / 2, top + h / 2 + 2, "選挙の名称", 10.5, GOTHIC, align="center")
         for i, e in enumerate(f.elections):
-            self.text(self.LEFT + label_w + 4, top + 6 + i * row_h, e.name, 11.5)
+            x = self.LEFT + label_w + 4 + (i // rows) * col_w
+            self.text(x, top + row_h - 1 + (i % rows) * row_h, e.name, size)
         self.hline(self.LEFT, self.RIGHT, top + h)
         self.text(self.LEFT + label_w / 2, top + h + 5, "選挙期日", 10.5, GOTHIC, align="center")
         self.text(self.LEFT + label_w + 4, top + h + 5, format_wareki(f.election_day), 11.5)
-        return top + h + row_h
+        return top + h + 7.0
 
     def _reasons(self, top: float) -> float:
         f = self.f

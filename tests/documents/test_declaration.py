@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
-from documents_support import make_voter
+from documents_support import definition_dict, make_voter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,3 +146,35 @@ def test_any_register_text_prints_and_survives_extraction(
     flat = _squash(pdf_text(render_declaration(definition, voter=voter, voting_date=VOTING_DAY, reason=3)))
     assert name in flat
     assert _squash(extra) in flat
+
+
+@pytest.mark.parametrize("count", [1, 4, 5, 9])
+def test_up_to_nine_elections_fit_on_the_page(
+    pdf_text: Callable[..., str], render_pages: Callable[[bytes], int], count: int
+) -> None:
+    names = [
+        "県議会議員選挙",
+        "市議会議員選挙",
+        "知事選挙",
+        "市長選挙",
+        "衆議院小選挙区選出議員選挙",
+        "衆議院比例代表選出議員選挙",
+        "最高裁判所裁判官国民審査",
+        "参議院選挙区選出議員選挙",
+        "参議院比例代表選出議員選挙",
+    ][:count]
+    kinds = ["県", "市", "県", "市", "国", "国", "国", "国", "国"]
+    elections = [
+        {"id": f"e{i}", "kind": kinds[i], "name": n, "order": i + 1, "early_voting_start": "2026-12-02"}
+        for i, n in enumerate(names)
+    ]
+    definition = ElectionDefinition.from_toml_dict(definition_dict(elections=elections))
+    pdf = render_declaration(definition, voter=make_voter(8), voting_date=VOTING_DAY, reason=5)
+    assert render_pages(pdf) == 1
+    flat = _squash(pdf_text(pdf))
+    assert all(n in flat for n in names)
+    # nothing is drawn off the page: every word's box lies inside the A4 page (842 pt tall)
+    bbox = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True).stdout.decode()
+    bottoms = [float(x.split('"')[0]) for x in bbox.split('yMax="')[1:]]
+    assert bottoms and max(bottoms) < 842 - 10
+    assert "事務処理欄" in flat
