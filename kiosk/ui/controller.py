@@ -111,7 +111,11 @@ class KioskController(QObject):
         self.bridge.reader_changed.connect(w.status.set_reader)
         self.bridge.printer_changed.connect(w.status.set_printer)
         self.bridge.sync_changed.connect(self._sync_changed)
-        self.ops.busy_changed.connect(lambda n: n == 0 and self.idle.emit())
+        self.ops.busy_changed.connect(self._busy_changed)
+
+    def _busy_changed(self, running: int) -> None:
+        if running == 0:
+            self.idle.emit()
 
     def start(self) -> None:
         """Show the first screen (package unlock) and start watching the keyboard for barcode scans."""

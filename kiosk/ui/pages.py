@@ -235,7 +235,7 @@ class OpeningCheckPage(Page):
         self._rows = list(rows)
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
-            mark = "確認中" if row.ok is None else ("OK" if row.ok else ("NG" if row.required else "注意"))
+            mark = "－" if row.ok is None else ("OK" if row.ok else ("NG" if row.required else "注意"))
             cells = [row.item, mark, row.detail]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -690,14 +690,17 @@ class VoterPage(Page):
         ):
             self.fields[key] = label("", "field")
             info.addRow(label(caption, "fieldName"), self.fields[key])
-        self.elections = QListWidget()
-        self.elections.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # One line per election of the day, all visible at once (no scrolling on the screen that decides).
+        self.elections = QVBoxLayout()
+        self.elections.setSpacing(2)
+        self.election_labels: list[QLabel] = []
         right = QVBoxLayout()
         right.addWidget(self.name)
         right.addWidget(self.kana)
         right.addLayout(info)
         right.addWidget(label("本日の選挙", "fieldName"))
-        right.addWidget(self.elections, 1)
+        right.addLayout(self.elections)
+        right.addStretch(1)
         top = QHBoxLayout()
         top.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
         top.addLayout(right, 1)
@@ -735,11 +738,15 @@ class VoterPage(Page):
         self.fields["precinct"].setText(card.precinct)
         self.fields["register"].setText(card.register_ref)
         self.fields["source"].setText(card.source)
-        self.elections.clear()
+        for old in self.election_labels:
+            self.elections.removeWidget(old)
+            old.deleteLater()
+        self.election_labels = []
         for line in card.elections:
-            item = QListWidgetItem(f"{'○' if line.ok else '×'}　{line.name}：{line.text}")
-            item.setForeground(Qt.GlobalColor.darkGreen if line.ok else Qt.GlobalColor.red)
-            self.elections.addItem(item)
+            # Colour is never the only signal: ○ / × lead every line.
+            lab = label(f"{'○' if line.ok else '×'}　{line.name}：{line.text}", "ok" if line.ok else "bad")
+            self.elections.addWidget(lab)
+            self.election_labels.append(lab)
 
     def enter(self) -> None:
         self.setFocus()
@@ -796,8 +803,9 @@ class BallotsPage(Page):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("投票用紙の交付", parent)
         self.give = QListWidget()
+        self.give.setObjectName("ballotList")
         self.give.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.withhold = label("", "bad")
+        self.withhold = label("", "withhold")
         self.notes = label("", "warn")
         self.finish_button = shortcut_button("交付完了・次の方", "Return", self.finished.emit, self)
         self.manager_button = shortcut_button(
@@ -845,6 +853,7 @@ class HardStopPage(Page):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.title = label("", "stopTitle")
         self.text = label("", "stopText")
+        self.text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.override_box = QWidget()
         self.manager_id = QLineEdit()
         self.manager_id.setAccessibleName("投票管理者ID")

@@ -46,6 +46,7 @@ def scanner_rig(qtbot: Any) -> Any:
         host.activateWindow()
     scanner = BarcodeScannerFilter(clock=clock)
     app = QApplication.instance()
+    assert app is not None
     app.installEventFilter(scanner)
     seen: list[str] = []
     scanner.scanned.connect(seen.append)
