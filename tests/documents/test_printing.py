@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from documents_support import make_voter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ballots.declaration import render_declaration
 from ballots.model import ElectionDefinition
@@ -70,6 +72,28 @@ def test_printer_problem_from_ipp_state(
     state: int, reasons: list[str], accepting: bool, expected: PrinterProblem | None
 ) -> None:
     assert printer_problem_from_reasons(state, reasons, accepting) is expected
+
+
+_KEYWORDS = ["none", "paused", "media-empty", "media-jam", "offline", "toner-low", "cover-open", "other", "shutdown"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    state=st.sampled_from([3, 4, 5]),
+    reasons=st.lists(
+        st.tuples(st.sampled_from(_KEYWORDS), st.sampled_from(["", "-error", "-warning", "-report"])).map("".join),
+        max_size=4,
+    ),
+    accepting=st.booleans(),
+)
+def test_any_ipp_state_gets_a_decision(state: int, reasons: list[str], accepting: bool) -> None:
+    """Printer attributes come from the device: whatever they say, the decision is made, and a stopped or refusing
+    printer is never taken as ready."""
+    problem = printer_problem_from_reasons(state, reasons, accepting)
+    if state == 5 or not accepting:
+        assert problem is not None
+    if problem is None:
+        assert all(r.endswith("-report") or r.split("-")[0] in ("none", "toner", "other") for r in reasons)
 
 
 @pytest.mark.parametrize("problem", list(PrinterProblem))
@@ -234,6 +258,22 @@ def test_cups_missing_printer_is_a_clear_error(cups_queue: str, declaration_doc:
 
 
 @pytest.fixture
+def cups_doc(declaration_doc: PrintDocument) -> Iterator[PrintDocument]:
+    """The declaration under a unique ASCII title (cups-pdf names its files after the title); whatever lands is
+    removed afterwards so test runs leave no voter forms behind."""
+    title = f"uketsuke-test-{uuid.uuid4().hex[:10]}"
+    yield PrintDocument(title, declaration_doc.render)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # a job completing just now may land a moment later
+        hits = list(_cups_pdf_out().glob(f"{title}*.pdf"))
+        for hit in hits:
+            hit.unlink(missing_ok=True)
+        if hits:
+            break
+        time.sleep(0.5)
+
+
+@pytest.fixture
 def own_queue(cups_queue: str) -> Iterator[str]:
     """A private cups-pdf queue for destructive cases (stopping, rejecting); removed afterwards."""
     name = f"UKETSUKE_T{uuid.uuid4().hex[:8]}"
@@ -249,13 +289,11 @@ def own_queue(cups_queue: str) -> Iterator[str]:
 
 
 @pytest.mark.cups
-def test_cups_stopped_queue_is_a_clear_error_and_retry_works_after(
-    own_queue: str, declaration_doc: PrintDocument
-) -> None:
+def test_cups_stopped_queue_is_a_clear_error_and_retry_works_after(own_queue: str, cups_doc: PrintDocument) -> None:
     subprocess.run(["cupsdisable", "-r", "test: printer off", own_queue], check=True)
     printer = CupsPrinter(own_queue)
     service = PrintService(printer)
-    job = service.submit(declaration_doc)
+    job = service.submit(cups_doc)
     assert job.status is JobStatus.FAILED
     assert job.error is not None and job.error.problem is PrinterProblem.STOPPED
     assert "停止しています" in str(job.error) and "is stopped" in str(job.error)
@@ -293,11 +331,11 @@ def unplugged_queue(cups_queue: str) -> Iterator[str]:
 
 @pytest.mark.cups
 def test_cups_printer_switched_off_is_reported_and_the_job_is_retried_once_it_is_back(
-    cups_queue: str, unplugged_queue: str, declaration_doc: PrintDocument
+    cups_queue: str, unplugged_queue: str, cups_doc: PrintDocument
 ) -> None:
     printer = CupsPrinter(unplugged_queue, stall_after=1.0)
     service = PrintService(printer)
-    job = service.submit(declaration_doc)
+    job = service.submit(cups_doc)
     assert job.status is not JobStatus.FAILED  # CUPS accepted it: the problem only shows while printing
     deadline = time.monotonic() + 60
     while job.error is None and time.monotonic() < deadline:
