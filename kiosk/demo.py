@@ -242,7 +242,7 @@ class _Desk:
         s = report.state
         local = self.clock().astimezone(JST)
         label = what or _ACTION_TEXT.get(type(action), type(action).__name__)
-        self.echo(f"  {local:%H:%M} {label} → 【{s.title}】{s.notice}")
+        self.echo(f"  {local:%H:%M} [{self.name}] {label} → 【{s.title}】{s.notice}")
         if s.error:
             self.echo(f"        ⚠ {s.error}")
         if s.screen in (Screen.CONFIRM_IDENTITY, Screen.CHOOSE_CANDIDATE):
@@ -302,6 +302,7 @@ class _Cast:
     moved: Voter | None
     proxy: Voter
     absentee: Voter | None  # 不在者投票 papers issued, not returned: the manager decides
+    twice: Voter  # goes from one desk straight to the next: only the server's claim can stop it
     day_station: str  # where the election-day desk is
 
 
@@ -333,7 +334,7 @@ def _pick_cast(election: _Election, sample: SampleResult, early_day: date) -> _C
     day_station = own.id
     served = set(definition.station(day_station).precincts)
     used = {p.register_code for p, _ in personas[:2]}
-    classic = wrong = moved = proxy = absentee = None
+    classic = wrong = moved = proxy = absentee = twice = None
     for v in election.register:
         if v.code in used:
             continue
@@ -352,6 +353,8 @@ def _pick_cast(election: _Election, sample: SampleResult, early_day: date) -> _C
                 classic = v
             elif proxy is None and v.kana.split("　")[0] != classic.kana.split("　")[0]:
                 proxy = v
+            elif twice is None:
+                twice = v
         elif (
             wrong is None
             and own_station is not None
@@ -359,11 +362,11 @@ def _pick_cast(election: _Election, sample: SampleResult, early_day: date) -> _C
             and _fully_eligible(definition, v, own_station.id, day)
         ):
             wrong = v
-        if classic and wrong and moved and proxy and absentee:
+        if classic and wrong and moved and proxy and absentee and twice:
             break
-    if classic is None or wrong is None or proxy is None:
+    if classic is None or wrong is None or proxy is None or twice is None:
         raise DemoError("the sample register is too small for the demo's cast; use more --voters")
-    return _Cast(personas[0], personas[1], classic, wrong, moved, proxy, absentee, day_station)
+    return _Cast(personas[0], personas[1], classic, wrong, moved, proxy, absentee, twice, day_station)
 
 
 def _read_card(desk: _Desk, persona: Persona, path: Path, *, by_pin: bool) -> CardRead | None:
@@ -422,9 +425,13 @@ def run_headless_demo(
         d_desk = _Desk(
             f"{day_station.id}-1", day_station.id, election, out, clock, printer, server, echo, result, stack
         )
+        d_desk2 = _Desk(
+            f"{day_station.id}-2", day_station.id, election, out, clock, printer, server, echo, result, stack
+        )
         stack.callback(e_desk.close)
         stack.callback(d_desk.close)
-        desks = (e_desk, d_desk)
+        stack.callback(d_desk2.close)
+        desks = (e_desk, d_desk, d_desk2)
 
         def sync_all() -> None:
             for d in desks:
@@ -432,9 +439,12 @@ def run_headless_demo(
             for d in desks:
                 d.sync()
             if server is None:
-                # No server: carry the early station's check-ins to the day station the way the committee's
-                # 期日前済 list does (here: the sealed events themselves, into the day desk's replica).
-                d_desk.ledger.add_replica(e_desk.ledger.sealed())
+                # No server: carry every desk's check-ins to the others the way the committee's 期日前済 list and
+                # the station's own paper marks do (here: the sealed events themselves, into each replica).
+                for a in desks:
+                    for b in desks:
+                        if a is not b:
+                            b.ledger.add_replica(a.ledger.sealed())
 
         def header(desk: _Desk, on: date) -> None:
             kind = "期日前投票" if desk.station.kind is StationKind.EARLY else "選挙当日"
@@ -520,6 +530,22 @@ def run_headless_demo(
         d_desk.do(ProxyVote(boss, ("c02", "c03")), expect=Screen.ISSUE)
         d_desk.do(Finish())
         sync_all()
+
+        if server is not None:
+            clock.set(day, 12, 0)
+            echo(f"  （受付2：端末 {d_desk2.name} を開設）")
+            d_desk2.do(SignIn("c02", pins["c02"]))
+            clock.set(day, 12, 10)
+            echo("  ― 受付1で交付を受けた直後に、同じ人が受付2に並びました（端末間の同期より先）―")
+            d_desk.do(BarcodeScanned(cast.twice.code), expect=Screen.CONFIRM_IDENTITY)
+            d_desk.do(Confirmed(), expect=Screen.ISSUE)
+            d_desk.do(Finish())
+            clock.set(day, 12, 11)
+            d_desk2.do(BarcodeScanned(cast.twice.code), expect=Screen.CONFIRM_IDENTITY)
+            d_desk2.do(Confirmed(), "本人確認OK（サーバーに交付を照会）", expect=Screen.STOP)
+            d_desk2.do(Finish(), "交付せずに帰っていただく")
+            d_desk2.do(SignOut())
+            sync_all()
 
         if cast.absentee is not None:
             clock.set(day, 13, 20)
