@@ -129,7 +129,9 @@ KANJI_FOLDS: dict[str, str] = {
 _SPACES = re.compile(r"[^\S\n]+")
 _KATAKANA_SHIFT = 0x60  # ぁ (U+3041) .. ゖ (U+3096) → ァ (U+30A1) .. ヶ (U+30F6)
 _HIRA_TO_KATA = {c: c + _KATAKANA_SHIFT for c in range(0x3041, 0x3097)} | {0x309D: 0x30FD, 0x309E: 0x30FE}
-_NAME_TABLE = str.maketrans(KANJI_FOLDS | {chr(k): chr(v) for k, v in _HIRA_TO_KATA.items()} | {"ヶ": "ケ", "ヵ": "カ"})
+# ヵ/ヶ (and their hiragana ゕ/ゖ) are read カ/ケ in names and places (霞ヶ丘 = 霞ケ丘).
+_SMALL_KA_KE = {"ヶ": "ケ", "ヵ": "カ", "ゖ": "ケ", "ゕ": "カ"}
+_NAME_TABLE = str.maketrans(KANJI_FOLDS | {chr(k): chr(v) for k, v in _HIRA_TO_KATA.items()} | _SMALL_KA_KE)
 _SMALL_TO_LARGE = str.maketrans(
     "ァィゥェォッャュョヮヵヶヂヅヰヱヲ",
     "アイウエオツヤユヨワカケジズイエオ",
@@ -153,11 +155,15 @@ def _one(text: str) -> str:
 
 
 def _fold_names_joined(joined: str) -> str:
-    return _SPACES.sub("", unicodedata.normalize("NFKC", joined).translate(_NAME_TABLE))
+    s = _SPACES.sub("", unicodedata.normalize("NFKC", joined).translate(_NAME_TABLE))
+    # Removing a space can put a combining mark next to a letter again (A ́ → Á): fold until stable, so a key
+    # folds to itself. Real names are normalised after one pass; the check is cheap.
+    return s if unicodedata.is_normalized("NFKC", s) else _fold_names_joined(s)
 
 
 def _fold_kana_joined(joined: str) -> str:
-    return _SPACES.sub("", unicodedata.normalize("NFKC", joined).translate(_NAME_TABLE)).translate(_SMALL_TO_LARGE)
+    s = _SPACES.sub("", unicodedata.normalize("NFKC", joined).translate(_NAME_TABLE)).translate(_SMALL_TO_LARGE)
+    return s if unicodedata.is_normalized("NFKC", s) else _fold_kana_joined(s)
 
 
 def _kanji_number(text: str) -> str:
@@ -182,6 +188,8 @@ def _fold_addresses_joined(joined: str) -> str:
 
 
 def _batch(texts: Sequence[str], fold: Callable[[str], str]) -> list[str]:
+    if not texts:
+        return []
     keys = fold("\n".join(_one(t) for t in texts)).split("\n")
     if len(keys) != len(texts):  # pragma: no cover - the pipelines never add or remove newlines
         raise AssertionError("folding changed the number of values")
@@ -254,7 +262,8 @@ def address_match(card_key: str, address_key: str, full_key: str) -> AddressMatc
         return AddressMatch.BASE
     # The card carries a 方書 the register spells differently (or lacks): the block address must end exactly where
     # the register's 住所 ends, so 1-2-3 never matches 1-2-34.
-    if card_key.startswith(address_key) and not card_key[len(address_key)].isdigit():
+    # ("-" is only kept between two numbers, so a following "-" means another number: 1-2-3 is not 1-2-3-4.)
+    if card_key.startswith(address_key) and card_key[len(address_key)] not in "-0123456789":
         return AddressMatch.BASE
     return AddressMatch.NONE
 
@@ -370,17 +379,23 @@ def match_candidates(
     """Decide the match from the entries born on the card's birth date (``same_birth``, any sex).
 
     UNIQUE only when exactly one entry agrees on birth date, sex and address *and* its folded name agrees, and no
-    other entry of that birth date shares the address with a compatible sex (twins, same-birthday neighbours). When
-    the card gives no sex (code 9), every entry of either sex at the address competes, and the 方書 must match too.
+    other entry of that birth date shares the address with a compatible sex (twins, same-birthday neighbours; when the
+    card names the flat, only that flat counts). When the card gives no sex (code 9), entries of either sex compete
+    and the 方書 must match too.
     ``fallback`` (e.g. same folded name, other birth dates) only ever adds candidates for the clerk, never a match.
     """
     assessed = [_assess(query, kv) for kv in same_birth]
-    if query.sex is None:
-        peers = [c for c in assessed if c.address is not AddressMatch.NONE]
-        accept = lambda c: c.name_matches and c.address is AddressMatch.FULL  # noqa: E731
-    else:
-        peers = [c for c in assessed if c.address is not AddressMatch.NONE and c.sex_matches]
-        accept = lambda c: c.name_matches  # noqa: E731
+    # Who could be the card holder: same birth date, at the address, and of the card's sex (any sex for code 9).
+    located = [c for c in assessed if c.address is not AddressMatch.NONE and c.sex_matches is not False]
+    # A card that names the flat (方書) rules out the other flats of the building, not people in the same flat.
+    if any(c.address is AddressMatch.FULL for c in located):
+        located = [c for c in located if c.address is AddressMatch.FULL]
+    peers = located
+
+    def accept(c: Candidate) -> bool:
+        # Without the sex the address must be exact, 方書 included: a stricter test for a weaker query.
+        return c.name_matches and (query.sex is not None or c.address is AddressMatch.FULL)
+
     plausible = [c for c in assessed if c.address is not AddressMatch.NONE or c.name_matches]
     seen = {c.voter.code for c in plausible}
     for kv in fallback:

@@ -637,6 +637,8 @@ class RegisterIndex:
     @classmethod
     def from_bytes(cls, image: bytes | memoryview) -> RegisterIndex:
         """Open a database image made by ``to_bytes`` (from a verified package) in memory, read-only."""
+        if len(image) < 512 or bytes(image[:16]) != b"SQLite format 3\x00":
+            raise RegisterError([RegisterProblem("register", 0, "not a register database image")])
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         try:
             conn.deserialize(image)

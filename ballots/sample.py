@@ -526,7 +526,10 @@ def _write_register(
     serial = rng.randrange(10**6)
     candidates: dict[str, list[_Row]] = {s: [] for s in SCENARIOS}
     keep = max(0.0005, min(1.0, 2000 / voters))  # chance to keep an ordinary row aside as a persona candidate
-    forced_young = rng.randrange(voters)  # one voter who turns 18 between early voting and election day
+    # Every persona scenario must exist even in a small register: one voter who turns 18 between early voting and
+    # election day, one moved within and one out of the prefecture, one absentee 交付, and a same-sex twin pair.
+    forced_young, forced_in, forced_out, forced_absentee = rng.sample(range(voters), 4)
+    twin_pending = True
     young_birth = date(day.year - 18, day.month, day.day) + timedelta(days=1)
     written = 0
     header = [
@@ -558,6 +561,8 @@ def _write_register(
             index = 0  # position in this precinct's volumes
             while remaining > 0:
                 size = min(remaining, choices(HOUSEHOLD_SIZES, cum_weights=size_cum)[0])
+                if twin_pending and size < 3 <= remaining:
+                    size = 3
                 remaining -= size
                 family, family_kana, _ = FAMILY_NAMES[choices(range(len(FAMILY_NAMES)), cum_weights=fam_cum)[0]]
                 ban, go = 1 + int(rand() * 30), 1 + int(rand() * 25)
@@ -569,10 +574,11 @@ def _write_register(
                     extra = f"{building}{str(room).translate(_FW)}号室"
                 births = [int(rand() * birth_span) for _ in range(size)]
                 sexes = ["男" if rand() < 0.49 else "女" for _ in range(size)]
-                if size >= 3 and rand() < TWIN_RATE:
+                if size >= 3 and (twin_pending or rand() < TWIN_RATE):
                     births[2] = births[1]
-                    if rand() < 0.5:
+                    if twin_pending or rand() < 0.5:
                         sexes[2] = sexes[1]
+                    twin_pending = False
                 members: list[list[str]] = []
                 for m in range(size):
                     sex = sexes[m]
@@ -587,7 +593,13 @@ def _write_register(
                     birth_iso = iso[births[m]] if written != forced_young else young_birth.isoformat()
                     moved = barred = absentee = ""
                     r = rand()
-                    if r < MOVED_RATE:
+                    if written == forced_in:
+                        moved, barred = "転出", "市"
+                    elif written == forced_out:
+                        moved, barred = "転出", "県市"
+                    elif written == forced_absentee:
+                        absentee = "交付"
+                    elif r < MOVED_RATE:
                         moved, barred = "転出", ("市" if rand() < 0.7 else "県市")
                     elif r < MOVED_RATE + ABSENTEE_RATE:
                         a = rand()
@@ -719,13 +731,11 @@ def _write_personas(
     photos.mkdir(parents=True, exist_ok=True)
     chosen: list[tuple[str, _Row]] = []
     used: set[str] = set()
-    plan = list(SCENARIOS) + ["plain"] * max(0, count - len(SCENARIOS))
+    plan = list(SCENARIOS) + ["plain"] * count  # stops at ``count`` personas
     pools = {k: list(v) for k, v in candidates.items()}
     for scenario in plan:
-        pool = pools.get(scenario) or pools["plain"]
-        pool = [r for r in pool if r.code not in used]
-        if not pool:
-            pool = [r for rows in pools.values() for r in rows if r.code not in used and not r.moved and not r.absentee]
+        # A scenario without a fitting voter is skipped rather than given to one that does not fit its name.
+        pool = [r for r in pools.get(scenario, ()) if r.code not in used]
         if not pool:
             continue
         row = pool[rng.randrange(len(pool))]
