@@ -375,7 +375,7 @@ def check_ledger(options: SelftestOptions) -> CheckResult:
     if options.ledger is None:
         return CheckResult("ledger", label, CheckStatus.SKIP, "not checked (no --ledger given)", required=False)
     path = options.ledger
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent  # Path("x.db").parent is Path("."): the working directory
     if path.exists() and path.is_dir():
         return CheckResult("ledger", label, CheckStatus.FAIL, f"{path} is a directory, not a ledger file")
     problem = _not_writable(folder)
@@ -623,7 +623,9 @@ def parse_lpstat(printers_text: str, default_text: str) -> list[PrinterInfo]:
 
 
 def _windows_printers() -> list[PrinterInfo]:
+    # PowerShell writes in the console's OEM code page unless told otherwise; printer names may be Japanese.
     command = (
+        "[Console]::OutputEncoding = [System.Text.Encoding]::UTF8; "
         "Get-CimInstance -ClassName Win32_Printer | "
         "Select-Object Name,Default,WorkOffline,PrinterStatus | ConvertTo-Json -Compress"
     )
@@ -631,6 +633,8 @@ def _windows_printers() -> list[PrinterInfo]:
         ["powershell", "-NoProfile", "-NonInteractive", "-Command", command],
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         timeout=30,
         check=False,
     )
