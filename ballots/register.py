@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from ballots.matching import (
+    AddressMatch,
     CardMatch,
     CardQuery,
     KeyedVoter,
+    address_match,
     fold_addresses,
     fold_kana,
     fold_kanas,
@@ -35,6 +37,7 @@ from ballots.matching import (
     fold_names,
     is_kana,
     match_candidates,
+    names_match,
 )
 from ballots.model import AbsenteeStatus, ElectionKind, Sex, Voter
 from ballots.wareki import WarekiError, parse_wareki
@@ -716,7 +719,16 @@ class RegisterIndex:
                 if query.name_key
                 else []
             )
-        return match_candidates(query, [_keyed(r) for r in same], [_keyed(r) for r in others])
+        # Entries that match neither the address nor the name cannot affect the decision (see match_candidates):
+        # drop them on the stored keys before building Voter objects, which is most of the cost.
+        card_name, card_address = query.name_key, query.address_key
+
+        def relevant(r: tuple[Any, ...]) -> bool:
+            return names_match(card_name, r[14]) or address_match(card_address, r[15], r[16]) is not AddressMatch.NONE
+
+        return match_candidates(
+            query, [_keyed(r) for r in same if relevant(r)], [_keyed(r) for r in others if relevant(r)]
+        )
 
     def search(self, query: str, birth_date: date | None = None, limit: int = 50) -> list[Voter]:
         """Manual search: entries whose カナ (for a kana query) or 氏名 (otherwise) starts with ``query``.
