@@ -159,6 +159,7 @@ class SelftestOptions:
     tls_dir: Path | None = None
     printer: str | None = None
     reader: str | None = None  # a reader whose name contains this must be attached (as kiosk.toml's reader_name)
+    ledger_key: Path | None = None  # the kiosk's ledger signing key (kiosk.toml's key), compared with the certificate
     # A committee or server machine has no reader or printer, and a desk configured with the software card or the
     # file printer needs neither: those items are then reported but not required.
     reader_required: bool = True
@@ -370,7 +371,9 @@ def check_package(options: SelftestOptions) -> CheckResult:
 
 
 def check_ledger(options: SelftestOptions) -> CheckResult:
-    """The ledger's folder is writable (SQLite WAL needs side files there) and an existing ledger verifies."""
+    """The ledger's folder is writable (SQLite WAL needs side files there), the signing key is the one the kiosk
+    certificate binds (else the server refuses every event), and an existing ledger verifies — against the
+    certificate's key when the certificate folder is known."""
     label = "台帳（保存先）"
     if options.ledger is None:
         return CheckResult("ledger", label, CheckStatus.SKIP, "not checked (no --ledger given)", required=False)
@@ -381,15 +384,60 @@ def check_ledger(options: SelftestOptions) -> CheckResult:
     problem = _not_writable(folder)
     if problem:
         return CheckResult("ledger", label, CheckStatus.FAIL, f"{folder}: {problem}")
+    try:
+        cert_key = _certificate_ledger_key(options.tls_dir)
+        key_note = _check_signing_key(options.ledger_key, cert_key)
+    except Exception as exc:  # PKIError / KeyFileError name the file and what is wrong with it
+        return CheckResult("ledger", label, CheckStatus.FAIL, str(exc))
     if not path.exists():
-        return CheckResult("ledger", label, CheckStatus.PASS, f"{folder} writable; {path.name} will be created")
+        detail = f"{folder} writable; {path.name} will be created" + key_note
+        return CheckResult("ledger", label, CheckStatus.PASS, detail)
     if not os.access(path, os.R_OK | os.W_OK):
         return CheckResult("ledger", label, CheckStatus.FAIL, f"{path}: not readable and writable by this user")
     try:
-        verified = _verify_ledger(path)
+        verified, warnings = _verify_ledger(path, cert_key)
     except Exception as exc:
         return CheckResult("ledger", label, CheckStatus.FAIL, f"{path}: verification failed: {exc}")
-    return CheckResult("ledger", label, CheckStatus.PASS, f"{path}: writable; {verified}")
+    if warnings:
+        detail = f"{path}: {verified}{key_note}; but: {'; '.join(warnings)}"
+        return CheckResult("ledger", label, CheckStatus.WARN, detail)
+    return CheckResult("ledger", label, CheckStatus.PASS, f"{path}: writable; {verified}{key_note}")
+
+
+def _certificate_ledger_key(tls_dir: Path | None) -> tuple[Any, str] | None:
+    """The ledger public key bound in the kiosk certificate of ``tls_dir`` (None without a kiosk certificate)."""
+    if tls_dir is None or not (tls_dir / "client.crt").is_file():
+        return None
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from sync.pki import identity_from_der
+
+    cert_path = tls_dir / "client.crt"
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except ValueError as exc:
+        raise ValueError(f"{cert_path}: not a PEM certificate ({exc})") from None
+    identity = identity_from_der(cert.public_bytes(serialization.Encoding.DER))
+    if identity.ledger_key is None:
+        return None  # a committee certificate: no ledger on that machine
+    return identity.ledger_key, f"{cert_path} ({identity.client_id})"
+
+
+def _check_signing_key(key_path: Path | None, cert_key: tuple[Any, str] | None) -> str:
+    """'' when there is nothing to compare; a note when the key file matches; raises when it does not."""
+    if key_path is None or cert_key is None or not key_path.is_file():
+        return ""
+    from sync.keys import public_key_hex
+    from sync.pki import load_ledger_key
+
+    own = public_key_hex(load_ledger_key(key_path))
+    if own != public_key_hex(cert_key[0]):
+        raise ValueError(
+            f"{key_path} is not the ledger key bound in {cert_key[1]}: the server would refuse every event "
+            "(use the ledger.key issued with the certificate)"
+        )
+    return "; signing key matches the certificate"
 
 
 def _not_writable(folder: Path) -> str | None:
@@ -405,15 +453,20 @@ def _not_writable(folder: Path) -> str | None:
     return None
 
 
-def _verify_ledger(path: Path) -> str:
+def _verify_ledger(path: Path, cert_key: tuple[Any, str] | None) -> tuple[str, tuple[str, ...]]:
+    """What verification proved, and its warnings (e.g. a dropped append-only trigger); raises if it failed."""
     from sync.ledger import Ledger
 
     with Ledger.open_readonly(path) as ledger:
-        report = ledger.verify()
+        report = ledger.verify(cert_key[0] if cert_key else None)
     if not report.ok:
         raise ValueError(f"first bad row seq {report.bad_seq}: {report.reason}")
-    # Without the kiosk's public key from outside, this proves the file is internally consistent (see ledger verify).
-    return f"chain verified: {report.checked} events of kiosk {report.kiosk_id} (key {report.key_source})"
+    if cert_key and report.recorded_key_matches is False:
+        # An empty ledger verifies under any key; its recorded key still decides what the kiosk will sign with.
+        raise ValueError(f"the ledger was created with another key than the one bound in {cert_key[1]}")
+    # Against the key recorded in the ledger itself this proves internal consistency only (see `ledger verify`).
+    source = f"key from {cert_key[1]}" if cert_key else "key recorded in the ledger"
+    return f"chain verified: {report.checked} events of kiosk {report.kiosk_id} ({source})", report.warnings
 
 
 def check_clock(probes: Probes, server: ServerProbe | None) -> CheckResult:

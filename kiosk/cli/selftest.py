@@ -92,6 +92,7 @@ def _options(args: argparse.Namespace) -> SelftestOptions:
         package=options.package or config.package,
         pubkey=options.pubkey or config.pubkey,
         ledger=options.ledger or config.ledger,
+        ledger_key=config.effective_key,
         server=options.server or config.server,
         tls_dir=options.tls_dir or config.tls_dir,
         printer=options.printer or (config.printer_queue if config.printer is PrinterKind.CUPS else None),

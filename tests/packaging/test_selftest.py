@@ -615,3 +615,54 @@ def test_package_refused(damage: str, real_package: tuple[Path, Path], tmp_path:
     result = check_package(SelftestOptions(package=package, pubkey=pubkey))
     assert result.status is F
     assert f"{package}: signature check failed" in result.detail, result.detail
+
+
+@pytest.fixture
+def kiosk_tls(tmp_path: Path) -> Path:
+    """A kiosk certificate folder from the committee CA: client.crt binds the ledger.key written beside it."""
+    from sync import pki
+
+    pki.init_ca(tmp_path / "ca")
+    pki.issue_client(tmp_path / "ca", "E01-1", tmp_path / "E01-1", role=pki.CertRole.KIOSK)
+    return tmp_path / "E01-1"
+
+
+def _ledger_with(path: Path, key_file: Path, events: int = 2) -> None:
+    from ballots.events import Event, EventType
+    from sync.ledger import Ledger
+    from sync.pki import load_ledger_key
+
+    with Ledger.open(path, kiosk_id="E01-1", key=load_ledger_key(key_file)) as ledger:
+        for n in range(events):
+            ledger.append(Event(EventType.STAFF_SIGN_IN, "E01", f"c0{n}", NOW))
+
+
+def _other_key(path: Path) -> Path:
+    from sync.keys import generate_key, save_private_key
+
+    return save_private_key(generate_key(), path)
+
+
+def test_ledger_verified_against_the_certificate_key(kiosk_tls: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "desk.db"
+    _ledger_with(ledger, kiosk_tls / "ledger.key")
+    result = check_ledger(SelftestOptions(ledger=ledger, tls_dir=kiosk_tls, ledger_key=kiosk_tls / "ledger.key"))
+    assert result.status is P, result.detail
+    assert "key from" in result.detail and "client.crt (E01-1)" in result.detail
+    assert "signing key matches the certificate" in result.detail
+
+
+@pytest.mark.parametrize("events", [0, 2])
+def test_ledger_signed_with_another_key_than_the_certificate(kiosk_tls: Path, tmp_path: Path, events: int) -> None:
+    ledger = tmp_path / "desk.db"
+    _ledger_with(ledger, _other_key(tmp_path / "other.key"), events)
+    result = check_ledger(SelftestOptions(ledger=ledger, tls_dir=kiosk_tls))
+    assert result.status is F, result.detail
+    assert "verification failed" in result.detail
+
+
+def test_configured_key_is_not_the_certificate_key(kiosk_tls: Path, tmp_path: Path) -> None:
+    wrong = _other_key(tmp_path / "wrong.key")
+    result = check_ledger(SelftestOptions(ledger=tmp_path / "new.db", tls_dir=kiosk_tls, ledger_key=wrong))
+    assert result.status is F
+    assert f"{wrong} is not the ledger key bound in" in result.detail
