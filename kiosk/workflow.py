@@ -985,7 +985,8 @@ def _override(ctx: _Ctx, a: ManagerOverride) -> Transition:
         return Transition(t.state, (Record((ev,)), *t.effects))
     elig = state.eligibility
     assert elig is not None
-    stops = elig.hard_stops + elig.manager_decides
+    # Only what the STOP screen is showing now: ballots the clerk already left out (一部投票済) stay left out.
+    stops = tuple(d for d in elig.hard_stops if d.election.id not in state.acknowledged) + elig.manager_decides
     ev = ctx.event(
         EventType.OVERRIDE,
         staff_id=manager.id,

@@ -413,6 +413,24 @@ def test_server_already_voted_stops_with_its_record() -> None:
     assert len(r.recorded(EventType.CHECK_IN)) == 5
 
 
+def test_override_after_a_partly_voted_continuation_passes_only_the_new_stop() -> None:
+    """Partly voted (小選挙区・比例代表), clerk continues; the server then knows a 国民審査 vote; the manager
+    passes that one only — the ballots left out at the first stop are still not handed over."""
+    desk = make_desk("D01")
+    server_knows = ClaimAnswered(V.code, {"shinsa": ClaimAnswer(ClaimStatus.ALREADY_VOTED, voted("shinsa", "C01")),
+                                          "ken": ClaimAnswer(ClaimStatus.ACCEPTED),
+                                          "shi": ClaimAnswer(ClaimStatus.ACCEPTED)})  # fmt: skip
+    actions = [*ALREADY, Confirmed(), server_knows]
+    r = run(desk, actions, local(ELECTION_DAY))
+    assert r.state.screen is Screen.STOP and "投票済みです" in r.state.notice
+    r = run(desk, [*actions, ManagerOverride(BOSS, "国民審査の記録は誤登録と確認")], local(ELECTION_DAY))
+    assert r.state.screen is Screen.ISSUE
+    (override,) = r.recorded(EventType.OVERRIDE)
+    assert override.data["elections"] == ["shinsa"]
+    assert sorted(str(c.election) for c in r.recorded(EventType.CHECK_IN)) == ["ken", "shi", "shinsa"]
+    assert [b.election.id for b in r.state.not_to_issue] == ["shu-sho", "shu-hi"]
+
+
 def test_claim_answer_already_voted_must_say_where() -> None:
     with pytest.raises(ValueError, match="existing"):
         ClaimAnswer(ClaimStatus.ALREADY_VOTED)
