@@ -17,11 +17,8 @@ voters by register key only.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import json
 import logging
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ballots.model import AbsenteeStatus, ElectionDefinition, StationKind, Voter
+from ballots.package import build_package, open_package
 from ballots.printing import FilePrinter, PrintService
-from ballots.register import RegisterIndex, read_register
+from ballots.register import RegisterIndex
 from ballots.rules import JST, Code, assess
 from ballots.sample import SampleResult, generate_sample
 from ballots.staff import verify_pin
@@ -74,7 +72,7 @@ class DemoResult:
     """What the demo left behind and what happened, by register key."""
 
     out_dir: Path
-    package: Path | None
+    package: Path
     package_hash: str
     server: str | None  # URL of the embedded server, or None when the demo ran without one
     ledgers: dict[str, Path] = field(default_factory=dict)  # kiosk id → ledger file
@@ -86,7 +84,7 @@ class DemoResult:
         """JSON-ready summary (register keys only)."""
         return {
             "out": str(self.out_dir),
-            "package": str(self.package) if self.package else None,
+            "package": str(self.package),
             "package_hash": self.package_hash,
             "server": self.server,
             "ledgers": {k: str(v) for k, v in self.ledgers.items()},
@@ -107,35 +105,24 @@ class _Election:
     definition: ElectionDefinition
     register: RegisterIndex
     package_hash: str
-    path: Path | None
+    path: Path
 
 
 def _open_election(sample: SampleResult, out: Path, echo: Callable[[str], None]) -> _Election:
-    """Build and open the election package; without package support, open the sample files directly (said so)."""
-    try:
-        pkg: Any = importlib.import_module("ballots.package")
-    except ImportError:
-        pkg = None
+    """Build the signed, encrypted election package from the sample and open it as a kiosk does."""
     files = sample.to_dict()["files"]
-    if pkg is not None:
-        path = out / "election.pkg"
-        passphrase = Path(files["passphrase"]).read_text("utf-8").strip()
-        pkg.build_package(
-            election=Path(files["election"]),
-            register=Path(files["register"]),
-            key=Path(files["private_key"]),
-            out=path,
-            passphrase=passphrase,
-        )
-        opened = pkg.open_package(path, Path(files["public_key"]), passphrase)
-        echo(f"選挙パッケージを作成・検証しました：{path.name}（ハッシュ {opened.package_hash[:16]}…）")
-        return _Election(opened.definition, opened.register, opened.package_hash, path)
-    # No package module in this build: same data, unsigned. The hash still identifies the data to the server.
-    definition = ElectionDefinition.from_toml_dict(tomllib.loads(Path(files["election"]).read_text("utf-8")))
-    voters = read_register(files["register"], [p.code for p in definition.precincts])
-    digest = hashlib.sha256(Path(files["election"]).read_bytes() + Path(files["register"]).read_bytes()).hexdigest()
-    echo("（この版には選挙パッケージ機能がないため、サンプルの election.toml と register.csv を直接読み込みます）")
-    return _Election(definition, RegisterIndex.from_voters(voters), digest, None)
+    path = out / "election.pkg"
+    passphrase = Path(files["passphrase"]).read_text("utf-8").strip()
+    build_package(
+        election=Path(files["election"]),
+        register=Path(files["register"]),
+        key=Path(files["private_key"]),
+        out=path,
+        passphrase=passphrase,
+    )
+    opened = open_package(path, Path(files["public_key"]), passphrase)
+    echo(f"選挙パッケージを作成・検証しました：{path.name}（ハッシュ {opened.package_hash[:16]}…）")
+    return _Election(opened.definition, opened.register, opened.package_hash, path)
 
 
 @contextmanager

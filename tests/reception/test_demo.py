@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -109,7 +108,6 @@ def test_demo_stops_the_double_vote_and_the_wrong_station(demo: tuple[dict[str, 
         assert sorted(mine) == sorted(["shu-sho", "shu-hirei", "shinsa", "shicho"])
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ballots.package") is None, reason="no election package module yet")
 def test_demo_leaves_a_verifiable_package_its_ledgers_belong_to(demo: tuple[dict[str, Any], str]) -> None:
     from ballots.package import verify_package
 
