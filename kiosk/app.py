@@ -32,6 +32,7 @@ __all__ = [
     "StartupInfo",
     "SyncSnapshot",
     "build_runtime",
+    "sync_factory_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -393,7 +394,8 @@ class KioskRuntime:
 
     def state(self) -> wf.ReceptionState:
         """The reception service's current state."""
-        return self._need().reception.state  # type: ignore[no-any-return]
+        state: wf.ReceptionState = self._need().reception.state
+        return state
 
     def preview(self, voter: Voter) -> Eligibility:
         """Every election's status for the voter at this station today, from own + replica check-ins."""
@@ -576,7 +578,8 @@ def _pcsc_monitor(on_card: Callable[[bool], None], on_reader: Callable[[str, boo
     return monitor
 
 
-def _sync_factory(config: KioskConfig) -> Callable[[Any, str, ElectionDefinition], Any] | None:
+def sync_factory_for(config: KioskConfig) -> Callable[[Any, str, ElectionDefinition], Any] | None:
+    """How to make the sync client once the package and ledger are open (None: standalone, no server)."""
     if config.server is None:
         return None
     server = config.server
@@ -600,6 +603,6 @@ def build_runtime(config: KioskConfig, *, printer: Any = None, card: CardPort | 
     monitor = None
     if card is None:
         card, monitor = _make_card(config)
-    return KioskRuntime(config, card=card, printer=chosen_printer, sync_factory=_sync_factory(config),
+    return KioskRuntime(config, card=card, printer=chosen_printer, sync_factory=sync_factory_for(config),
                         card_monitor=monitor)
 

@@ -14,9 +14,11 @@ class CoreBridge(QObject):
     """Thread-safe entry points for core callbacks; connect the signals to the controller."""
 
     card_changed = Signal(bool)  # a card was placed (True) or removed (False)
-    reader_changed = Signal(str, object)  # text, ok (True / False / None unknown)
+    # (text, ok) tuples: one object per emission, never a bare None through a queued multi-argument signal
+    # (PySide6 6.12 miscounted references to None there; see kiosk.ui.ops).
+    reader_changed = Signal(object)  # (text, ok: True / False / None unknown)
     sync_changed = Signal(object)  # the sync client's state snapshot
-    printer_changed = Signal(str, object)  # text, ok
+    printer_changed = Signal(object)  # (text, ok)
 
     def on_card(self, present: bool) -> None:
         """Reader monitor callback: card inserted or removed."""
@@ -24,7 +26,7 @@ class CoreBridge(QObject):
 
     def on_reader(self, text: str, ok: bool | None) -> None:
         """Reader monitor callback: reader attached, detached, service down."""
-        self.reader_changed.emit(text, ok)
+        self.reader_changed.emit((text, ok))
 
     def on_sync(self, snapshot: Any) -> None:
         """Sync client observer: online/offline since, pending, replica freshness, clock skew."""
@@ -32,4 +34,4 @@ class CoreBridge(QObject):
 
     def on_printer(self, text: str, ok: bool | None) -> None:
         """Printer status change."""
-        self.printer_changed.emit(text, ok)
+        self.printer_changed.emit((text, ok))

@@ -38,6 +38,13 @@ class Operation:
         self.cancelled = True
 
 
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    op: Operation
+    result: Any
+    exc: BaseException | None
+
+
 class BackgroundOps(QObject):
     """A small thread pool whose results are delivered on the UI thread.
 
@@ -46,7 +53,9 @@ class BackgroundOps(QObject):
     """
 
     busy_changed = Signal(int)
-    _finished = Signal(object, object, object)  # Operation, result, exception
+    # One object per delivery: passing None through a multi-argument Signal(object, …) crashed PySide6 6.12 with
+    # "none_dealloc: deallocating None" (a refcount bug) after many deliveries; a wrapper is never None.
+    _finished = Signal(object)
 
     def __init__(self, parent: QObject | None = None, *, workers: int = 4) -> None:
         super().__init__(parent)
@@ -99,14 +108,15 @@ class BackgroundOps(QObject):
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:  # delivered to the UI's error handler; a worker must never die silently
-            self._finished.emit(op, None, exc)
+            self._finished.emit(_Delivery(op, None, exc))
         else:
-            self._finished.emit(op, result, None)
+            self._finished.emit(_Delivery(op, result, None))
         finally:
             op.finished.set()
 
-    @Slot(object, object, object)
-    def _deliver(self, op: Operation, result: Any, exc: BaseException | None) -> None:
+    @Slot(object)
+    def _deliver(self, delivery: _Delivery) -> None:
+        op, result, exc = delivery.op, delivery.result, delivery.exc
         with self._lock:
             self._running.discard(op)
             count = len(self._running)

@@ -522,7 +522,7 @@ class SearchRow:
 class SearchPage(Page):
     """Manual register search by kana or kanji prefix (+ optional birth date), and choice among candidates."""
 
-    search_requested = Signal(str, object)  # query, birth date or None
+    search_requested = Signal(object)  # (text, birth date or None)
     chosen = Signal(str)  # register code
     cancelled = Signal()
 
@@ -622,7 +622,7 @@ class SearchPage(Page):
             self.show_error("氏名・カナか生年月日を入力してください。")
             return
         self.show_error("")
-        self.search_requested.emit(query, birth)
+        self.search_requested.emit((query, birth))
 
     def _choose(self) -> None:
         row = self.results.currentRow()
