@@ -682,7 +682,8 @@ def _barcode(ctx: _Ctx, a: BarcodeScanned) -> Transition:
 
 
 def _manual(ctx: _Ctx, a: ManualSearch) -> Transition:
-    text = _require_text(a.text, "氏名またはカナ")
+    # A birth date alone is a valid search (everyone born that day); otherwise a name or kana prefix is needed.
+    text = a.text.strip()[:200] if a.birth_date is not None else _require_text(a.text, "氏名・カナまたは生年月日")
     state = replace(_ready(ctx), screen=Screen.SEARCHING, source=IdSource.MANUAL, notice="氏名で名簿を検索しています")
     return Transition(state, (FindVoter(IdSource.MANUAL, text=text, birth_date=a.birth_date),))
 

@@ -130,6 +130,13 @@ def test_second_visit_is_stopped_from_the_ledger(register: RegisterIndex, ledger
     assert len(checkins) == 5  # nothing more was recorded
 
 
+def test_search_by_birth_date_alone_lists_everyone_born_that_day(register: RegisterIndex, ledger: Ledger) -> None:
+    rec, _ = make_reception("D01", register, ledger, local(ELECTION_DAY))
+    state = rec.handle(ManualSearch("", TARO.birth_date)).state
+    assert state.screen is Screen.CHOOSE_CANDIDATE
+    assert [v.code for v in state.candidates] == [TARO.code]
+
+
 def test_card_read_unique_match_and_wrong_station(register: RegisterIndex, ledger: Ledger) -> None:
     rec, _ = make_reception("D01", register, ledger, local(ELECTION_DAY))
     report = rec.handle(CardRead("山田　花子", HANAKO.address, HANAKO.birth_date, "2"))

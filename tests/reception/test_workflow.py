@@ -130,6 +130,8 @@ ROWS: list[tuple[str, str, date, list[Action], Screen, list[EventType], str | No
     ("barcode-full-width-digits", "E01", EARLY_DAY, [*SIGN, BarcodeScanned("１０００００００００００００１９９")],
      Screen.SEARCHING, [T.STAFF_SIGN_IN], None),
     ("manual-search-empty", "E01", EARLY_DAY, [*SIGN, ManualSearch("  ")], Screen.READY, [T.STAFF_SIGN_IN], "入力"),
+    ("manual-search-birth-date-only", "E01", EARLY_DAY, [*SIGN, ManualSearch("", date(1986, 4, 1))], Screen.SEARCHING,
+     [T.STAFF_SIGN_IN], None),
     ("card-read", "E01", EARLY_DAY, [*SIGN, CardRead("髙橋　太郎", V.address, V.birth_date, "1")], Screen.SEARCHING,
      [T.STAFF_SIGN_IN], None),
     ("not-in-register", "E01", EARLY_DAY, [*SIGN, ManualSearch("ヤマダ"), VotersFound(())], Screen.NOT_FOUND,
