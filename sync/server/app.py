@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ballots.events import CheckInKind
 from ballots.model import ElectionDefinition
 from sync.pki import CertRole, ClientIdentity, PKIError, RevocationList, identity_from_der
+from sync.server import committee
 from sync.server import storage as st
 
 __all__ = ["PACKAGE_HEADER", "ServedPackage", "create_app"]
@@ -446,7 +447,7 @@ def create_app(
         if server._by_code is not None and not _known_voter(server._by_code, body.voter):
             raise HTTPException(422, f"voter {body.voter} is not in the register")
         req = st.ClaimRequest(body.election, body.voter, body.event_id, body.station_id, body.kind.value, body.at)
-        res = await asyncio.wrap_future(db.submit_claim(lambda c: st.op_claim(c, who.client_id, req)))
+        res = await asyncio.wrap_future(db.submit_claim(lambda c: committee.op_claim_recorded(c, who.client_id, req)))
         return ClaimOut(
             result="accepted" if res.accepted else "already_voted", accepted=res.accepted, holder=Holder(**res.holder)
         )
@@ -559,6 +560,8 @@ def create_app(
         """Recorded refusals with their reasons (committee only)."""
         rows = await asyncio.wrap_future(db.read(lambda c: st.read_rejections(c, after, limit)))
         return [RejectionOut(**r) for r in rows]
+
+    committee.install(app)  # the committee's endpoints (sync.server.committee)
 
     wrapped = _AuthMiddleware(app, server)
     wrapped.state = app.state  # type: ignore[attr-defined]  # let the runner reach the server object

@@ -70,4 +70,28 @@ _INITIAL = _both(
         id {serial}, at TEXT NOT NULL, stage TEXT NOT NULL, client_id TEXT, peer TEXT, reason TEXT NOT NULL)""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _INITIAL[0], _INITIAL[1]),)
+# The committee's records (sync.server.committee): claims refused as already voted (the online duplicate attempts),
+# resolution notes and the committee's own lookups of a voter (insert-only, with who and when), the register's sex per
+# voter for the 男/女 counts, and the indexes the committee queries need.
+_COMMITTEE = _both(
+    """CREATE TABLE claim_refusals (
+        id {serial}, refused_at TEXT NOT NULL, election TEXT NOT NULL, voter TEXT NOT NULL, event_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL, station_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+        holder_event_id TEXT NOT NULL, holder_kiosk TEXT NOT NULL, holder_station TEXT NOT NULL,
+        holder_kind TEXT NOT NULL, holder_at TEXT NOT NULL)""",
+    """CREATE TABLE committee_notes (
+        id {serial}, subject TEXT NOT NULL, subject_id BIGINT NOT NULL, note TEXT NOT NULL, author TEXT NOT NULL,
+        at TEXT NOT NULL)""",
+    "CREATE INDEX committee_notes_subject ON committee_notes (subject, subject_id, id)",
+    """CREATE TABLE committee_lookups (
+        id {serial}, at TEXT NOT NULL, client_id TEXT NOT NULL, voter TEXT NOT NULL)""",
+    "CREATE INDEX committee_lookups_voter ON committee_lookups (voter)",
+    "CREATE TABLE voter_sex (voter TEXT PRIMARY KEY, sex TEXT NOT NULL)",
+    "CREATE INDEX events_voter ON events (voter, type, at)",
+    "CREATE INDEX events_type_at ON events (type, at)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _INITIAL[0], _INITIAL[1]),
+    Migration(2, "committee records", _COMMITTEE[0], _COMMITTEE[1]),
+)

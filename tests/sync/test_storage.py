@@ -18,6 +18,7 @@ from synctest_helpers import check_in, make_package, random_voter, void
 from ballots.events import Event
 from sync.chain import GENESIS, SealedEvent, seal
 from sync.server import storage as st
+from sync.server.migrations import MIGRATIONS
 
 PACKAGE = make_package()
 
@@ -238,7 +239,7 @@ def test_migrations_are_recorded_once(db_url: str, db: st.Database) -> None:
         rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
     finally:
         conn.close()
-    assert [r[0] for r in rows] == [1]
+    assert [r[0] for r in rows] == [m.version for m in MIGRATIONS]
 
 
 @pytest.mark.parametrize(

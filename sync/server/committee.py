@@ -1,0 +1,689 @@
+"""The election committee's endpoints on the tally server, and the queries behind them.
+
+Everything here answers to a *committee* client certificate only (a kiosk certificate is refused with 403 and the
+refusal recorded): every kiosk's state, live turnout by station and reporting time, early voting by day and 事由,
+duplicate attempts the server stopped online (claims refused as already voted) and conflicts found after offline
+work — each with both events and the committee's resolution notes — the void and override log, and, for one voter,
+who viewed their record and when (the Estonian principle; the committee's own lookup is recorded as well).
+
+The queries aggregate in the database (one pass over the day's check-ins, grouped by election, station, time bucket
+and sex) so a report over a million check-ins does not ship a million rows to Python. Two facts are not columns of
+``events``: the check-in kind (early/day/absentee) and the 宣誓書 事由 live in the sealed JSON, so only the early
+period's check-ins (and, per early voter, one declaration found by index) are parsed. The voter's sex comes from the
+register, loaded once into ``voter_sex`` (register key → M/F; nothing else of the register is stored).
+
+A voter is counted once per election, at their first standing (not voided) check-in. Standing duplicates can only
+be conflicts (the claim lets one through), so the set-wise counts are corrected by the few conflict events.
+Times are JST for people; stored times are canonical UTC ISO text (``Event.to_dict``), so time filters compare text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ballots.events import CheckInKind, EventType
+from ballots.issuance import JST
+from ballots.model import ElectionDefinition
+from sync.pki import CertRole, ClientIdentity
+from sync.server import storage as st
+
+__all__ = [
+    "ONLINE_WITHIN_S",
+    "TimeBuckets",
+    "early_buckets",
+    "install",
+    "load_voter_sexes",
+    "op_claim_recorded",
+    "read_access",
+    "read_duplicates",
+    "read_early",
+    "read_stations",
+    "read_turnout",
+    "read_voids",
+    "turnout_buckets",
+]
+
+log = logging.getLogger(__name__)
+
+# Kiosks heartbeat every 10 s; three missed heartbeats and the committee sees the station as offline.
+ONLINE_WITHIN_S = 30.0
+MAX_NOTE = 2000
+
+_CHECK_IN = EventType.CHECK_IN.value
+_VOID = EventType.VOID.value
+_OVERRIDE = EventType.OVERRIDE.value
+_DECLARATION = EventType.DECLARATION.value
+_RECORD_VIEWED = EventType.RECORD_VIEWED.value
+_EARLY = CheckInKind.EARLY.value
+
+
+def _iso(at: datetime) -> str:
+    """The canonical stored form of an instant (what ``Event.to_dict`` writes), for text comparison."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _json_at(conn: st.Conn, alias: str, *path: str) -> str:
+    """SQL for one value inside a stored sealed event's JSON (``sealed`` column of ``alias``)."""
+    if conn.dialect == "sqlite":
+        return f"json_extract({alias}.sealed, '$.{'.'.join(path)}')"
+    return f"({alias}.sealed::json #>> '{{{','.join(path)}}}')"
+
+
+def _not_voided(alias: str) -> str:
+    return f"NOT EXISTS (SELECT 1 FROM events v WHERE v.target = {alias}.event_id AND v.type = '{_VOID}')"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Time buckets: one CASE over sorted boundaries, the same SQL on both databases.
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBuckets:
+    """Instants splitting a period: bucket i holds times in (bounds[i-1], bounds[i]] (bucket 0 from ``start``);
+    the last bucket (index ``len(bounds)``) runs to ``end``. ``labels[i]`` names bucket i's upper end."""
+
+    start: datetime
+    end: datetime
+    bounds: tuple[datetime, ...]
+    labels: tuple[str, ...]
+
+    def case_sql(self, column: str) -> tuple[str, list[str]]:
+        """``CASE WHEN column <= ? THEN 0 … ELSE n END`` with its parameters."""
+        if not self.bounds:
+            return "0", []
+        whens = " ".join(f"WHEN {column} <= ? THEN {i}" for i in range(len(self.bounds)))
+        return f"CASE {whens} ELSE {len(self.bounds)} END", [_iso(b) for b in self.bounds]
+
+
+def turnout_buckets(day: date, times: Sequence[time]) -> TimeBuckets:
+    """Buckets of a JST day ending at every whole hour and at each reporting time (e.g. 19:30), so the published
+    figures (cumulative at the package's times) and an hourly chart both come from one query."""
+    start = datetime(day.year, day.month, day.day, tzinfo=JST)
+    ends = {start + timedelta(hours=h) for h in range(1, 24)}
+    ends |= {datetime.combine(day, t, tzinfo=JST) for t in times if t != time(0, 0)}
+    bounds = tuple(sorted(ends))
+    labels = (*(f"{b:%H:%M}" for b in bounds), "24:00")
+    return TimeBuckets(start, start + timedelta(days=1), bounds, labels)
+
+
+def early_buckets(first: date, election_day: date) -> TimeBuckets:
+    """One bucket per JST day from ``first`` to the eve of ``election_day``, labelled with the ISO date."""
+    start = datetime(first.year, first.month, first.day, tzinfo=JST)
+    end = datetime(election_day.year, election_day.month, election_day.day, tzinfo=JST)
+    days = max(0, (election_day - first).days)
+    # "<= next midnight" would put a check-in at exactly 00:00:00.000000 on the previous day: end just before it.
+    bounds = tuple(start + timedelta(days=i + 1) - timedelta(microseconds=1) for i in range(days - 1))
+    labels = tuple((first + timedelta(days=i)).isoformat() for i in range(max(days, 1)))
+    return TimeBuckets(start, end, bounds, labels)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Claims refused as already voted (recorded in the claim's own transaction)
+
+
+def op_claim_recorded(conn: st.Conn, kiosk_id: str, req: st.ClaimRequest) -> st.ClaimResult:
+    """``storage.op_claim``, and a refused claim is recorded with both sides (the duplicate attempt stopped online)."""
+    res = st.op_claim(conn, kiosk_id, req)
+    if not res.accepted:
+        h = res.holder
+        conn.execute(
+            "INSERT INTO claim_refusals (refused_at, election, voter, event_id, kiosk_id, station_id, kind, at, "
+            "holder_event_id, holder_kiosk, holder_station, holder_kind, holder_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                st.utc_now(),
+                req.election,
+                req.voter,
+                req.event_id,
+                kiosk_id,
+                req.station_id,
+                req.kind,
+                req.at,
+                h["event_id"],
+                h["kiosk_id"],
+                h["station_id"],
+                h["kind"],
+                h["at"],
+            ),
+        )
+        log.info("claim refused as already voted: %s/%s at %s", req.election, req.voter, req.station_id)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Register sexes
+
+
+def load_voter_sexes(conn: st.Conn, sexes: Iterable[tuple[str, str]], package_hash: str) -> int:
+    """Store register key → sex (``M``/``F``) once per package; return how many rows were written (0 if done)."""
+    done = conn.execute("SELECT value FROM meta WHERE key = 'voter_sex'").fetchone()
+    if done is not None and done[0] == package_hash:
+        return 0
+    rows = [(code, sex) for code, sex in sexes]
+    for i in range(0, len(rows), 10_000):
+        conn.executemany(
+            "INSERT INTO voter_sex (voter, sex) VALUES (?, ?) ON CONFLICT (voter) DO UPDATE SET sex = excluded.sex",
+            rows[i : i + 10_000],
+        )
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('voter_sex', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (package_hash,),
+    )
+    return len(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reads
+
+
+def read_stations(conn: st.Conn, definition: ElectionDefinition, now: datetime) -> list[dict[str, Any]]:
+    """Every kiosk the server knows (and every package station with none): online, last contact, pending events,
+    package match, clock skew. A kiosk refused for holding another package after its last contact is a mismatch."""
+    kiosks = st.read_kiosks(conn)
+    refused = {
+        str(c): str(at)
+        for c, at in conn.execute(
+            "SELECT client_id, MAX(at) FROM rejections WHERE stage = 'package' AND client_id IS NOT NULL "
+            "GROUP BY client_id"
+        ).fetchall()
+    }
+    names = {s.id: s.name for s in definition.stations}
+    cutoff = _iso(now - timedelta(seconds=ONLINE_WITHIN_S))
+    out = []
+    for k in kiosks:
+        wrong = refused.get(k["kiosk_id"])
+        out.append(
+            {
+                "kiosk_id": k["kiosk_id"],
+                "station_id": k["station_id"],
+                "station_name": names.get(k["station_id"] or "", k["station_id"] or ""),
+                "online": k["last_seen"] >= cutoff,
+                "last_seen": k["last_seen"],
+                "pending": k["pending"],
+                "last_seq": k["last_seq"],
+                "package_match": wrong is None or wrong < k["last_seen"],
+                "skew_ms": k["skew_ms"],
+                "replica_age_s": k["replica_age_s"],
+            }
+        )
+    known = {k["kiosk_id"] for k in kiosks}
+    for client, at in sorted(refused.items()):
+        if client not in known:  # refused from its first request on: it never got a status row
+            out.append(
+                {
+                    "kiosk_id": client,
+                    "station_id": None,
+                    "station_name": "",
+                    "online": False,
+                    "last_seen": at,
+                    "pending": None,
+                    "last_seq": 0,
+                    "package_match": False,
+                    "skew_ms": None,
+                    "replica_age_s": None,
+                }
+            )
+    seen_stations = {k["station_id"] for k in kiosks}
+    for s in definition.stations:
+        if s.id not in seen_stations:
+            out.append(
+                {
+                    "kiosk_id": None,
+                    "station_id": s.id,
+                    "station_name": s.name,
+                    "online": False,
+                    "last_seen": None,
+                    "pending": None,
+                    "last_seq": 0,
+                    "package_match": None,
+                    "skew_ms": None,
+                    "replica_age_s": None,
+                }
+            )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Extra:
+    """A standing check-in that is not its voter's first for that election (one side of a conflict)."""
+
+    event_id: str
+    election: str
+    voter: str
+    station_id: str
+    at: str
+    sex: str
+    kind: str
+
+
+def _standing_extras(conn: st.Conn) -> list[_Extra]:
+    """Second and later standing check-ins of one (election, voter): only conflicts can produce them."""
+    ids = {
+        str(i) for row in conn.execute("SELECT first_event_id, second_event_id FROM conflicts").fetchall() for i in row
+    }
+    if not ids:
+        return []
+    frag, params = conn.in_list(sorted(ids))
+    kind = _json_at(conn, "e", "event", "data", "kind")
+    rows = conn.execute(
+        f"SELECT e.event_id, e.election, e.voter, e.station_id, e.at, COALESCE(s.sex, ''), {kind} "
+        f"FROM events e LEFT JOIN voter_sex s ON s.voter = e.voter "
+        f"WHERE e.type = '{_CHECK_IN}' AND e.event_id {frag} AND {_not_voided('e')}",
+        params,
+    ).fetchall()
+    by_claim: dict[tuple[str, str], list[_Extra]] = defaultdict(list)
+    for r in rows:
+        x = _Extra(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6] or ""))
+        by_claim[(x.election, x.voter)].append(x)
+    extras: list[_Extra] = []
+    for group in by_claim.values():
+        group.sort(key=lambda x: (x.at, x.event_id))
+        extras += group[1:]
+    return extras
+
+
+def _bucket_of(buckets: TimeBuckets, at: str) -> int | None:
+    if not (_iso(buckets.start) <= at < _iso(buckets.end)):
+        return None
+    for i, b in enumerate(buckets.bounds):
+        if at <= _iso(b):
+            return i
+    return len(buckets.bounds)
+
+
+def read_turnout(conn: st.Conn, day: date, times: Sequence[time]) -> dict[str, Any]:
+    """Voters per (election, station, time bucket, sex) on JST ``day``: one grouped pass over the day's standing
+    check-ins, then the conflicts' extra check-ins taken off. Rows: [election, station, bucket, sex, count]."""
+    buckets = turnout_buckets(day, times)
+    case, case_params = buckets.case_sql("e.at")
+    rows = conn.execute(
+        f"SELECT e.election, e.station_id, {case} AS b, COALESCE(s.sex, '') AS sx, COUNT(*) "
+        f"FROM events e LEFT JOIN voter_sex s ON s.voter = e.voter "
+        f"WHERE e.type = '{_CHECK_IN}' AND e.at >= ? AND e.at < ? AND {_not_voided('e')} "
+        f"GROUP BY e.election, e.station_id, b, sx",
+        (*case_params, _iso(buckets.start), _iso(buckets.end)),
+    ).fetchall()
+    counts: dict[tuple[str, str, int, str], int] = {
+        (str(r[0]), str(r[1]), int(r[2]), str(r[3])): int(r[4]) for r in rows
+    }
+    for x in _standing_extras(conn):
+        b = _bucket_of(buckets, x.at)
+        if b is not None:
+            key = (x.election, x.station_id, b, x.sex)
+            counts[key] = counts.get(key, 0) - 1
+    return {
+        "day": day.isoformat(),
+        "labels": list(buckets.labels),
+        "rows": [[e, s, b, sx, n] for (e, s, b, sx), n in sorted(counts.items()) if n],
+    }
+
+
+def read_early(conn: st.Conn, definition: ElectionDefinition) -> dict[str, Any]:
+    """Early voters per (election, JST day, sex, 事由) before election day. The 事由 is that of the voter's latest
+    standing 宣誓書 at or before the check-in ('' when none). Rows: [election, day index, sex, reason, count]."""
+    firsts = [e.early_voting_start for e in definition.elections]
+    firsts += [s.early_from for s in definition.stations if s.early_from is not None]
+    first = min(firsts, default=definition.election_day)
+    buckets = early_buckets(first, definition.election_day)
+    case, case_params = buckets.case_sql("e.at")
+    kind = _json_at(conn, "e", "event", "data", "kind")
+    reason = _json_at(conn, "d", "event", "data", "reason")
+    decl = (
+        f"(SELECT {reason} FROM events d WHERE d.voter = e.voter AND d.type = '{_DECLARATION}' AND d.at <= e.at "
+        f"AND {_not_voided('d')} ORDER BY d.at DESC LIMIT 1)"
+    )
+    rows = conn.execute(
+        f"SELECT e.election, {case} AS b, COALESCE(s.sex, '') AS sx, {decl} AS r, COUNT(*) "
+        f"FROM events e LEFT JOIN voter_sex s ON s.voter = e.voter "
+        f"WHERE e.type = '{_CHECK_IN}' AND e.at >= ? AND e.at < ? AND {kind} = ? AND {_not_voided('e')} "
+        f"GROUP BY e.election, b, sx, r",
+        (*case_params, _iso(buckets.start), _iso(buckets.end), _EARLY),
+    ).fetchall()
+    counts: dict[tuple[str, int, str, str], int] = defaultdict(int)
+    for e, b, sx, r, n in rows:
+        counts[(str(e), int(b), str(sx), "" if r is None else str(r))] += int(n)
+    for x in _standing_extras(conn):
+        b = _bucket_of(buckets, x.at)
+        if b is None or x.kind != _EARLY:
+            continue
+        found = conn.execute(
+            f"SELECT {reason} FROM events d WHERE d.voter = ? AND d.type = '{_DECLARATION}' AND d.at <= ? "
+            f"AND {_not_voided('d')} ORDER BY d.at DESC LIMIT 1",
+            (x.voter, x.at),
+        ).fetchone()
+        counts[(x.election, b, x.sex, "" if found is None or found[0] is None else str(found[0]))] -= 1
+    return {
+        "labels": list(buckets.labels),
+        "rows": [[e, b, sx, r, n] for (e, b, sx, r), n in sorted(counts.items()) if n],
+    }
+
+
+def _details(conn: st.Conn, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What the committee needs to see of some events: type, kiosk, station, staff, time, kind/reason."""
+    if not event_ids:
+        return {}
+    frag, params = conn.in_list(sorted(set(event_ids)))
+    out = {}
+    for eid, kiosk, seq, sealed in conn.execute(
+        f"SELECT event_id, kiosk_id, seq, sealed FROM events WHERE event_id {frag}", params
+    ).fetchall():
+        body = json.loads(sealed)["event"]
+        data = body.get("data") or {}
+        out[str(eid)] = {
+            "event_id": str(eid),
+            "type": body.get("type"),
+            "kiosk_id": str(kiosk),
+            "seq": int(seq),
+            "station_id": body.get("station_id"),
+            "staff_id": body.get("staff_id"),
+            "at": body.get("at"),
+            "voter": body.get("voter"),
+            "election": body.get("election"),
+            "kind": data.get("kind"),
+            "offline": data.get("offline"),
+            "reason": data.get("reason"),
+        }
+    return out
+
+
+def _notes(conn: st.Conn, subject: str) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for sid, note, author, at in conn.execute(
+        "SELECT subject_id, note, author, at FROM committee_notes WHERE subject = ? ORDER BY id", (subject,)
+    ).fetchall():
+        out[int(sid)].append({"note": note, "author": author, "at": at})
+    return out
+
+
+_REFUSAL_COLS = (
+    "id, refused_at, election, voter, event_id, kiosk_id, station_id, kind, at, holder_event_id, holder_kiosk, "
+    "holder_station, holder_kind, holder_at"
+)
+
+
+def read_duplicates(conn: st.Conn, limit: int = 5000) -> dict[str, Any]:
+    """Duplicate attempts stopped online and conflicts from offline work, each with both events and its notes."""
+    cols = _REFUSAL_COLS.split(", ")
+    refusals = [
+        dict(zip(cols, r, strict=True))
+        for r in conn.execute(f"SELECT {_REFUSAL_COLS} FROM claim_refusals ORDER BY id LIMIT ?", (limit,)).fetchall()
+    ]
+    conflicts = st.read_conflicts(conn, None, 0, limit)
+    details = _details(
+        conn,
+        [c[k] for c in conflicts for k in ("first_event_id", "second_event_id")]
+        + [r["holder_event_id"] for r in refusals],
+    )
+    refusal_notes, conflict_notes = _notes(conn, "refusal"), _notes(conn, "conflict")
+    for r in refusals:
+        r["holder"] = details.get(r["holder_event_id"])
+        r["notes"] = refusal_notes.get(int(r["id"]), [])
+    for c in conflicts:
+        c["first"] = details.get(c["first_event_id"])
+        c["second"] = details.get(c["second_event_id"])
+        c["notes"] = conflict_notes.get(int(c["id"]), [])
+    return {"refusals": refusals, "conflicts": conflicts}
+
+
+def read_voids(conn: st.Conn, limit: int = 5000) -> list[dict[str, Any]]:
+    """Every void and manager override, oldest first, with who did it, why, and what a void cancelled."""
+    rows = conn.execute(
+        f"SELECT e.event_id, e.kiosk_id, e.sealed, t.type, t.at, t.station_id FROM events e "
+        f"LEFT JOIN events t ON t.event_id = e.target WHERE e.type IN ('{_VOID}', '{_OVERRIDE}') "
+        f"ORDER BY e.at, e.event_id LIMIT ?",
+        (limit,),
+    ).fetchall()
+    out = []
+    for eid, kiosk, sealed, ttype, tat, tstation in rows:
+        body = json.loads(sealed)["event"]
+        data = body.get("data") or {}
+        out.append(
+            {
+                "event_id": eid,
+                "type": body["type"],
+                "kiosk_id": kiosk,
+                "station_id": body.get("station_id"),
+                "staff_id": body.get("staff_id"),
+                "at": body.get("at"),
+                "voter": body.get("voter"),
+                "election": body.get("election"),
+                "reason": data.get("reason"),
+                "stop": data.get("stop"),
+                "target": data.get("target"),
+                "target_type": ttype,
+                "target_at": tat,
+                "target_station": tstation,
+            }
+        )
+    return out
+
+
+def read_access(conn: st.Conn, voter: str) -> dict[str, Any]:
+    """For one voter: every record_viewed event (who at which desk, when, why) and every committee lookup."""
+    views = []
+    for eid, kiosk, sealed in conn.execute(
+        f"SELECT event_id, kiosk_id, sealed FROM events WHERE voter = ? AND type = '{_RECORD_VIEWED}' ORDER BY at",
+        (voter,),
+    ).fetchall():
+        body = json.loads(sealed)["event"]
+        views.append(
+            {
+                "event_id": eid,
+                "kiosk_id": kiosk,
+                "station_id": body.get("station_id"),
+                "staff_id": body.get("staff_id"),
+                "at": body.get("at"),
+                "purpose": (body.get("data") or {}).get("purpose"),
+            }
+        )
+    lookups = [
+        {"at": at, "client_id": client}
+        for at, client in conn.execute(
+            "SELECT at, client_id FROM committee_lookups WHERE voter = ? ORDER BY id", (voter,)
+        ).fetchall()
+    ]
+    return {"voter": voter, "views": views, "committee_lookups": lookups}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# HTTP
+
+
+class NoteIn(BaseModel):
+    """A resolution note on a conflict or a refused claim."""
+
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(pattern=r"^(conflict|refusal)$")
+    subject_id: int = Field(ge=1, le=2**53)
+    note: str = Field(min_length=1, max_length=MAX_NOTE)
+
+
+class AccessIn(BaseModel):
+    """Whose record views to list."""
+
+    model_config = ConfigDict(extra="forbid")
+    voter: str = Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")
+
+
+def _committee(request: Request) -> ClientIdentity:
+    ident: ClientIdentity = request.scope["state"]["identity"]
+    if ident.role is not CertRole.COMMITTEE:
+        raise HTTPException(403, "committee certificate required")
+    return ident
+
+
+Committee = Annotated[ClientIdentity, Depends(_committee)]
+
+
+async def _package_if_named(
+    request: Request,
+    x_uketsuke_package: Annotated[
+        str | None, Header(description="the package hash the committee holds (optional; checked when sent)")
+    ] = None,
+) -> None:
+    # The committee's certificate is what authorises it; the hash is optional so a committee workstation without the
+    # package can still learn it (GET /v1/committee/election), but a wrong one is refused like a kiosk's.
+    server = request.app.state.server
+    if x_uketsuke_package is not None and x_uketsuke_package != server.package_hash:
+        raise HTTPException(409, f"package hash mismatch: server serves {server.package_hash[:16]}…")
+
+
+def install(app: FastAPI) -> None:
+    """Add the committee endpoints to the tally server app (``app.state.server`` must be set)."""
+    router = APIRouter(prefix="/v1/committee", tags=["committee"], dependencies=[Depends(_committee)])
+    router.dependencies.append(Depends(_package_if_named))
+    loaded = asyncio.Lock()
+    sexes_ready = [False]
+
+    def srv() -> Any:
+        return app.state.server
+
+    async def read(fn: Any) -> Any:
+        return await asyncio.wrap_future(srv().db.read(fn))
+
+    async def ensure_sexes() -> None:
+        # The register's sexes are written once, on the first committee request, by the event writer.
+        if sexes_ready[0]:
+            return
+        async with loaded:
+            if sexes_ready[0]:
+                return
+            server = srv()
+            register = getattr(server.package, "register", None)
+            if register is not None:
+                pairs = ((v.code, v.sex.value) for v in register)
+                n = await asyncio.wrap_future(
+                    server.db.submit_event(lambda c: load_voter_sexes(c, pairs, server.package_hash))
+                )
+                if n:
+                    log.info("loaded the sex of %d register entries for the committee's counts", n)
+            sexes_ready[0] = True
+
+    @router.get("/election")
+    async def election(who: Committee) -> dict[str, Any]:
+        """The package facts the committee's view and reports need (names, times, previous figures) and its hash."""
+        d: ElectionDefinition = srv().package.definition
+        return {
+            "package_hash": srv().package_hash,
+            "municipality_name": d.municipality_name,
+            "committee_name": d.committee_name,
+            "election_day": d.election_day.isoformat(),
+            "elections": [
+                {
+                    "id": e.id,
+                    "name": e.name,
+                    "short_name": e.short_name,
+                    "order": e.order,
+                    "early_voting_start": e.early_voting_start.isoformat(),
+                }
+                for e in d.ordered_elections()
+            ],
+            "stations": [{"id": s.id, "name": s.name, "kind": s.kind.value} for s in d.stations],
+            "staff": {s.id: s.name for s in d.staff},
+            "hourly_times": [f"{t:%H:%M}" for t in d.hourly_times],
+            "previous": dict(d.previous_turnout),
+            "server_time": st.utc_now(),
+        }
+
+    @router.get("/stations")
+    async def stations(who: Committee) -> list[dict[str, Any]]:
+        """Every kiosk's state and every station without a kiosk."""
+        d = srv().package.definition
+        result: list[dict[str, Any]] = await read(lambda c: read_stations(c, d, datetime.now(UTC)))
+        return result
+
+    def _day(day: date | None) -> date:
+        if day is not None:
+            return day
+        return datetime.now(JST).date()
+
+    @router.get("/turnout")
+    async def turnout(
+        who: Committee, day: Annotated[date | None, Query(description="JST day; default today")] = None
+    ) -> dict[str, Any]:
+        """Voters by election, station, time bucket and sex on one day."""
+        await ensure_sexes()
+        the_day, times = _day(day), srv().package.definition.hourly_times
+        result: dict[str, Any] = await read(lambda c: read_turnout(c, the_day, times))
+        return result
+
+    @router.get("/overview")
+    async def overview(
+        who: Committee, day: Annotated[date | None, Query(description="JST day; default today")] = None
+    ) -> dict[str, Any]:
+        """What the live view refreshes: stations and the day's turnout, with the server time."""
+        await ensure_sexes()
+        d = srv().package.definition
+        the_day = _day(day)
+        stations_f = srv().db.read(lambda c: read_stations(c, d, datetime.now(UTC)))
+        turnout_f = srv().db.read(lambda c: read_turnout(c, the_day, d.hourly_times))
+        st_rows, tt = await asyncio.gather(asyncio.wrap_future(stations_f), asyncio.wrap_future(turnout_f))
+        return {"server_time": st.utc_now(), "stations": st_rows, "turnout": tt}
+
+    @router.get("/early")
+    async def early(who: Committee) -> dict[str, Any]:
+        """Early voters by election, day, sex and 事由."""
+        await ensure_sexes()
+        d = srv().package.definition
+        result: dict[str, Any] = await read(lambda c: read_early(c, d))
+        return result
+
+    @router.get("/duplicates")
+    async def duplicates(who: Committee) -> dict[str, Any]:
+        """Claims refused as already voted, and conflicts, with both events and notes."""
+        result: dict[str, Any] = await read(read_duplicates)
+        return result
+
+    @router.get("/voids")
+    async def voids(who: Committee) -> list[dict[str, Any]]:
+        """The void and override log."""
+        result: list[dict[str, Any]] = await read(read_voids)
+        return result
+
+    @router.post("/access")
+    async def access(body: AccessIn, who: Committee) -> dict[str, Any]:
+        """Who viewed this voter's record and when; the lookup itself is recorded first (who, when)."""
+        voter = body.voter
+
+        def record(c: st.Conn) -> None:
+            c.execute(
+                "INSERT INTO committee_lookups (at, client_id, voter) VALUES (?, ?, ?)",
+                (st.utc_now(), who.client_id, voter),
+            )
+
+        await asyncio.wrap_future(srv().db.submit_event(record))
+        result: dict[str, Any] = await read(lambda c: read_access(c, voter))
+        return result
+
+    @router.post("/notes")
+    async def add_note(body: NoteIn, who: Committee) -> dict[str, Any]:
+        """Add a resolution note (kept with its author and time; notes are never edited or deleted)."""
+        table = "conflicts" if body.subject == "conflict" else "claim_refusals"
+
+        def write(c: st.Conn) -> dict[str, Any] | None:
+            if c.execute(f"SELECT 1 FROM {table} WHERE id = ?", (body.subject_id,)).fetchone() is None:
+                return None
+            at = st.utc_now()
+            c.execute(
+                "INSERT INTO committee_notes (subject, subject_id, note, author, at) VALUES (?, ?, ?, ?, ?)",
+                (body.subject, body.subject_id, body.note, who.client_id, at),
+            )
+            return {"subject": body.subject, "subject_id": body.subject_id, "author": who.client_id, "at": at}
+
+        res = await asyncio.wrap_future(srv().db.submit_event(write))
+        if res is None:
+            raise HTTPException(404, f"no {body.subject} with id {body.subject_id}")
+        log.info("committee note on %s %d by %s", body.subject, body.subject_id, who.client_id)
+        return res
+
+    app.include_router(router)
