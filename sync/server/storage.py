@@ -429,7 +429,8 @@ def op_push(
             "SELECT seq, hash FROM events WHERE kiosk_id = ? AND seq >= ? AND seq <= ?", (kiosk_id, min(old), max(old))
         ).fetchall()
         existing = {int(q): str(h) for q, h in rows}
-    fresh_ids = [se.event_id for se in parsed if se.seq > stored_seq]
+    # Bodies are not validated yet (verify_sealed does that below): read the ids defensively.
+    fresh_ids = [str(se.body.get("event_id")) for se in parsed if se.seq > stored_seq and se.body.get("event_id")]
     taken: dict[str, tuple[str, int]] = {}
     if fresh_ids:
         frag, params = conn.in_list(fresh_ids)
