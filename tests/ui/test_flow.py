@@ -464,8 +464,8 @@ def test_wrong_passphrase_and_wrong_pin_change_nothing(kiosk: Any, sample: Any) 
     assert not _events(k, EventType.STAFF_SIGN_IN)
 
 
-@pytest.mark.parametrize("shortcut, title", [(Qt.Key.Key_R, "投票録"), (Qt.Key.Key_H, "時間別")])
-def test_reports_from_the_menu(kiosk: Any, sample: Any, shortcut: Any, title: str) -> None:
+@pytest.mark.parametrize("shortcut", [Qt.Key.Key_R, Qt.Key.Key_H, Qt.Key.Key_B])
+def test_reports_and_paper_backup_from_the_menu(kiosk: Any, sample: Any, shortcut: Any) -> None:
     k = kiosk(station="E01", when=EARLY_DAY, persona=None)
     k.start_day(sample.passphrase)
     _scan(k, sample.persona("plain")["register_code"])
@@ -475,3 +475,15 @@ def test_reports_from_the_menu(kiosk: Any, sample: Any, shortcut: Any, title: st
     k.settle()
     assert len(k.runtime.printer.jobs) == before + 1, k.window.error_banner.text()
     assert k.runtime.printer.jobs[-1].pdf.startswith(b"%PDF")
+
+
+def test_kiosk_command_says_what_is_wrong(uketsuke_cmd: list[str], sample: Any, tmp_path: Any) -> None:
+    import subprocess
+
+    base = [*uketsuke_cmd, "kiosk", "--package", str(sample.package), "--pubkey", str(sample.pubkey),
+            "--ledger", str(tmp_path / "desk.db")]
+    missing = subprocess.run([*base, "--station", "E01", "--printer", "cups"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "printer_queue: required" in missing.stderr
+    no_station = subprocess.run(base, capture_output=True, text=True)
+    assert no_station.returncode == 2 and "station: required" in no_station.stderr
+    assert not (tmp_path / "desk.db").exists()  # nothing was opened or created
