@@ -73,11 +73,11 @@ step "uketsuke demo --headless (from the bundle) → $OUT/demo"
 run demo --headless --out "$OUT/demo" | tee "$OUT/demo.log"
 
 step "uketsuke selftest (from the bundle)"
-# Check what the demo left behind — its package against the committee key, and its ledger — when it left them;
+# Check what the demo left behind — the package against the committee key, and a ledger — when it left them;
 # otherwise the ledger item checks that a new ledger could be created in $OUT.
 pkg="$(find "$OUT/demo" -maxdepth 3 -name '*.pkg' | sort | head -1)"
 pub="$(find "$OUT/demo" -maxdepth 3 -name 'committee.pub' | sort | head -1)"
-ledger="$(find "$OUT/demo" -maxdepth 3 -name '*.db' | sort | head -1)"
+ledger="$(find "$OUT/demo" -maxdepth 3 -name '*.db' ! -name 'server.db' | sort | head -1)"
 selftest_args=(--ledger "${ledger:-$OUT/selftest-ledger.db}" "${STATION[@]}")
 if [ -n "$pkg" ] && [ -n "$pub" ]; then selftest_args+=(--package "$pkg" --pubkey "$pub"); fi
 run selftest "${selftest_args[@]}" | tee "$OUT/selftest.log"

@@ -73,6 +73,7 @@ def test_build_script_builds_and_smoke_tests_the_bundle(bundle: BundleRun) -> No
     for stage in ("uketsuke --version", "uketsuke demo --headless", "uketsuke selftest", "bundle OK"):
         assert f"== {stage}" in output
     assert "結果: 合格" in output
+    assert "[合格] 選挙パッケージ" in output  # the package the bundle built (or the demo left) verifies
 
 
 def _commands(help_text: str) -> set[str]:
