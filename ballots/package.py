@@ -432,6 +432,8 @@ def open_package(path: str | os.PathLike[str], pubkey: PublicKeySource, passphra
     except InvalidTag:
         raise PackageError(f"{path}: wrong passphrase (the register could not be decrypted)") from None
     del view
+    if len(payload) < 4 or struct.unpack_from(">I", payload, 0)[0] > len(payload) - 4:
+        raise PackageError(f"{path}: the decrypted payload is malformed")
     (toml_length,) = struct.unpack_from(">I", payload, 0)
     try:
         toml_text = payload[4 : 4 + toml_length].decode("utf-8")

@@ -25,11 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ballots.matching import (
-    AddressMatch,
     CardMatch,
     CardQuery,
     KeyedVoter,
-    address_match,
     fold_addresses,
     fold_kana,
     fold_kanas,
@@ -455,14 +453,16 @@ def read_register(
 # ---------------------------------------------------------------------------------------------------------------
 # index
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
+CREATE TABLE place (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE        -- a folded address key (fold_address of 住所, or of 住所 + 方書)
+);
 CREATE TABLE address (
     id INTEGER PRIMARY KEY,
     address TEXT NOT NULL,          -- 住所 as registered (display)
-    extra TEXT NOT NULL,            -- 方書 as registered (display)
-    address_key TEXT NOT NULL,      -- fold_address(住所)
-    full_key TEXT NOT NULL          -- fold_address(住所 + 方書)
+    extra TEXT NOT NULL             -- 方書 as registered (display)
 );
 CREATE TABLE voter (
     code INTEGER PRIMARY KEY,       -- 識別コード (15 digits, stored as an integer: the rowid, no extra index)
@@ -479,11 +479,16 @@ CREATE TABLE voter (
     barred TEXT NOT NULL,           -- election kinds barred, e.g. 県市
     absentee TEXT,                  -- 交付 / 受理 / 返還 or NULL
     name_key TEXT NOT NULL,         -- fold_name(氏名)
-    kana_key TEXT NOT NULL          -- fold_kana(カナ)
+    kana_key TEXT NOT NULL,         -- fold_kana(カナ)
+    base_id INTEGER NOT NULL REFERENCES place(id),  -- key of 住所
+    full_id INTEGER NOT NULL REFERENCES place(id)   -- key of 住所 + 方書 (= base_id without 方書)
 );
 """
+# voter_match covers the whole card-match decision (no table lookups for the ~30 people born on a given day);
+# voter_place finds the same name at the same address with another birth date (a typo in the register).
 _INDEXES = """
-CREATE INDEX voter_birth ON voter(birth);
+CREATE INDEX voter_match ON voter(birth, sex, base_id, full_id, name_key);
+CREATE INDEX voter_place ON voter(base_id, name_key);
 CREATE INDEX voter_kana ON voter(kana_key);
 CREATE INDEX voter_name ON voter(name_key);
 """
@@ -491,7 +496,11 @@ _VOTER_COLUMNS = (
     "v.code, v.precinct, v.volume, v.page, v.line, v.name, v.kana, v.birth, v.sex, a.address, a.extra, v.moved, "
     "v.barred, v.absentee"
 )
-_KEYED_COLUMNS = _VOTER_COLUMNS + ", v.name_key, a.address_key, a.full_key"
+_KEYED_COLUMNS = _VOTER_COLUMNS + ", v.name_key, pb.key, pf.key"
+_KEYED_FROM = (
+    "voter v JOIN address a ON a.id = v.address_id "
+    "JOIN place pb ON pb.id = v.base_id JOIN place pf ON pf.id = v.full_id"
+)
 _FROM = "voter v JOIN address a ON a.id = v.address_id"
 _ORDER_KINDS = {ElectionKind.NATIONAL: 0, ElectionKind.PREFECTURAL: 1, ElectionKind.MUNICIPAL: 2}
 _SEX_BY_VALUE = {s.value: s for s in Sex}
@@ -602,20 +611,24 @@ class RegisterIndex:
         base_keys = dict(zip(bases, fold_addresses(bases), strict=True))
         with_extra = [(a, e) for a, e in places if e]
         full_keys = dict(zip(with_extra, fold_addresses([f"{a} {e}" for a, e in with_extra]), strict=True))
+        place_ids: dict[str, int] = {}
+        for key in [*base_keys.values(), *full_keys.values()]:
+            place_ids.setdefault(key, len(place_ids) + 1)
         address_ids = {place: i for i, place in enumerate(places, start=1)}
-        address_rows = [
-            (i, a, e, base_keys[a], full_keys[(a, e)] if e else base_keys[a]) for (a, e), i in address_ids.items()
-        ]
+        base_of = {p: place_ids[base_keys[p[0]]] for p in places}
+        full_of = {p: place_ids[full_keys[p]] if p[1] else base_of[p] for p in places}
 
         # Column-wise, so the per-voter work is bulk mapping rather than a Python loop.
         cols = list(zip(*rows, strict=True))
-        address_column = list(map(address_ids.__getitem__, zip(cols[9], cols[10], strict=True)))
+        place_column = list(zip(cols[9], cols[10], strict=True))
         voter_rows = zip(
             *cols[:9],
-            address_column,
+            map(address_ids.__getitem__, place_column),
             *cols[11:14],
             map(name_keys.__getitem__, cols[5]),
             map(kana_keys.__getitem__, cols[6]),
+            map(base_of.__getitem__, place_column),
+            map(full_of.__getitem__, place_column),
             strict=True,
         )
         # An in-memory database needs no journal; a big sort cache makes CREATE INDEX one in-memory sort.
@@ -624,10 +637,11 @@ class RegisterIndex:
         conn.execute("PRAGMA cache_size = -524288")
         with conn:
             try:
-                conn.executemany("INSERT INTO voter VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", voter_rows)
+                conn.executemany("INSERT INTO voter VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", voter_rows)
             except sqlite3.IntegrityError as exc:
                 raise RegisterError([RegisterProblem("register", 0, f"duplicate 識別コード ({exc})")]) from None
-            conn.executemany("INSERT INTO address VALUES (?,?,?,?,?)", address_rows)
+            conn.executemany("INSERT INTO address VALUES (?,?,?)", ((i, a, e) for (a, e), i in address_ids.items()))
+            conn.executemany("INSERT INTO place VALUES (?,?)", ((i, k) for k, i in place_ids.items()))
             conn.executescript(_INDEXES)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return cls(conn)
@@ -703,31 +717,43 @@ class RegisterIndex:
         birth = date.fromisoformat(birth_date) if isinstance(birth_date, str) else birth_date
         query = CardQuery.from_card(name, address, birth, sex)
         key = birth.year * 10000 + birth.month * 100 + birth.day
+        card = query.address_key
+        # Register keys the card address can match (see address_match): the whole key (住所, or 住所 + 方書), or a 住所
+        # that the card continues with a 方書 — a prefix that ends where a block number ends.
+        keys = ({card} | {card[:i] for i in range(1, len(card)) if card[i] not in "-0123456789"}) if card else set()
+        conn = self._conn
         with self._lock:
-            same = self._conn.execute(
-                f"SELECT {_KEYED_COLUMNS} FROM voter v INDEXED BY voter_birth JOIN address a ON a.id = v.address_id "
-                "WHERE v.birth = ?",
-                (key,),
+            places = dict(conn.execute(f"SELECT id, key FROM place WHERE key IN ({_marks(keys)})", tuple(keys)))
+            exact = next((i for i, k in places.items() if k == card), None)
+            # Index-only: everyone born that day, with just what the decision needs.
+            same = conn.execute(
+                "SELECT code, base_id, full_id, name_key FROM voter INDEXED BY voter_match WHERE birth = ?", (key,)
             ).fetchall()
-            # Same folded name, other birth dates: only ever shown as candidates (a typo in the register).
-            others = (
-                self._conn.execute(
-                    f"SELECT {_KEYED_COLUMNS} FROM voter v INDEXED BY voter_name JOIN address a ON a.id = v.address_id "
-                    "WHERE v.name_key = ? AND v.birth != ? LIMIT 20",
-                    (query.name_key, key),
-                ).fetchall()
-                if query.name_key
+            wanted = [
+                code
+                for code, base_id, full_id, name_key in same
+                # Entries matching neither address nor name cannot change the decision: skip building them.
+                if base_id in places or full_id == exact or names_match(query.name_key, name_key)
+            ]
+            # The same name at the same address with another birth date (a typo in the register): candidates only.
+            if places:
+                wanted += [
+                    code
+                    for code, name_key in conn.execute(
+                        f"SELECT code, name_key FROM voter INDEXED BY voter_place WHERE base_id IN ({_marks(places)}) "
+                        "AND birth != ?",
+                        (*places, key),
+                    )
+                    if names_match(query.name_key, name_key)
+                ]
+            rows = (
+                conn.execute(f"SELECT {_KEYED_COLUMNS} FROM {_KEYED_FROM} WHERE v.code IN ({_marks(wanted)})", wanted)
+                if wanted
                 else []
             )
-        # Entries that match neither the address nor the name cannot affect the decision (see match_candidates):
-        # drop them on the stored keys before building Voter objects, which is most of the cost.
-        card_name, card_address = query.name_key, query.address_key
-
-        def relevant(r: tuple[Any, ...]) -> bool:
-            return names_match(card_name, r[14]) or address_match(card_address, r[15], r[16]) is not AddressMatch.NONE
-
+            keyed = [_keyed(r) for r in rows]
         return match_candidates(
-            query, [_keyed(r) for r in same if relevant(r)], [_keyed(r) for r in others if relevant(r)]
+            query, [k for k in keyed if k.voter.birth_date == birth], [k for k in keyed if k.voter.birth_date != birth]
         )
 
     def search(self, query: str, birth_date: date | None = None, limit: int = 50) -> list[Voter]:
@@ -747,7 +773,7 @@ class RegisterIndex:
         clauses: list[str] = []
         params: list[object] = []
         if birth_date is not None:
-            index = "voter_birth"
+            index = "voter_match"
             clauses.append("v.birth = ?")
             params.append(birth_date.year * 10000 + birth_date.month * 100 + birth_date.day)
         if prefix:
@@ -769,6 +795,11 @@ class RegisterIndex:
         for precinct, sex, n in rows:
             result.setdefault(precinct, {Sex.MALE: 0, Sex.FEMALE: 0})[_SEX_BY_VALUE[sex]] = n
         return result
+
+
+def _marks(values: Collection[object]) -> str:
+    """SQL placeholders for an IN list."""
+    return ",".join("?" * len(values))
 
 
 def _keyed(row: tuple[Any, ...]) -> KeyedVoter:
