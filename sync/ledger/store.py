@@ -349,24 +349,37 @@ class Ledger:
             seq, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
             for i, (ev, body_json) in enumerate(prepared):
                 where = f"event #{i + 1} ({ev.event_id})"
-                existing = conn.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id = ?", (ev.event_id,)
-                ).fetchone()
-                if existing is not None:
-                    if existing[10] != body_json:
-                        raise LedgerError(f"{where}: event_id already recorded (seq {existing[0]}) with other content")
-                    out.append(self._sealed_from_row(existing))
-                    continue
+                if ev.type is EventType.VOID:
+                    # A retried void must be recognised before the target check, which would see it as a second void.
+                    existing = self._existing(conn, where, ev.event_id, body_json)
+                    if existing is not None:
+                        out.append(existing)
+                        continue
+                    self._check_void_target(conn, where, str(ev.data["target"]))
                 if conn.execute("SELECT 1 FROM replica WHERE event_id = ?", (ev.event_id,)).fetchone():
                     raise LedgerError(f"{where}: event_id belongs to another kiosk's event")
-                if ev.type is EventType.VOID:
-                    self._check_void_target(conn, where, str(ev.data["target"]))
-                seq += 1
-                sealed = seal(ev, kiosk_id=self._kiosk_id, seq=seq, prev_hash=prev_hash, key=self._key)
-                conn.execute(_INSERT_EVENT, _row_values(sealed, body_json))
-                prev_hash = sealed.hash
+                sealed = seal(ev, kiosk_id=self._kiosk_id, seq=seq + 1, prev_hash=prev_hash, key=self._key)
+                try:
+                    conn.execute(_INSERT_EVENT, _row_values(sealed, body_json))
+                except sqlite3.IntegrityError:
+                    # The UNIQUE event_id index found a retry; looking it up only then keeps the common path short.
+                    existing = self._existing(conn, where, ev.event_id, body_json)
+                    if existing is None:
+                        raise
+                    out.append(existing)
+                    continue
+                seq, prev_hash = seq + 1, sealed.hash
                 out.append(sealed)
         return out
+
+    def _existing(self, conn: sqlite3.Connection, where: str, event_id: str, body_json: str) -> SealedEvent | None:
+        """The stored event with this id if its content is the same (an idempotent retry); refuse other content."""
+        row = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        if row is None:
+            return None
+        if row[10] != body_json:
+            raise LedgerError(f"{where}: event_id already recorded (seq {row[0]}) with other content")
+        return self._sealed_from_row(row)
 
     @staticmethod
     def _check_void_target(conn: sqlite3.Connection, where: str, target: str) -> None:

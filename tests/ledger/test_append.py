@@ -319,3 +319,16 @@ def test_any_valid_events_round_trip_and_verify(tmp_path_factory: pytest.TempPat
         assert led.events() == events
         report = led.verify(key.public_key())
         assert report.ok and report.checked == len(events)
+
+
+def test_retried_batch_and_retried_void_are_idempotent(ledger: Ledger, make_event) -> None:
+    """After a crash the caller cannot know whether its last append landed; re-sending must be harmless."""
+    checkin = make_event()
+    first = ledger.append(checkin)
+    later = make_event(voter="100000000000002")
+    again, new = ledger.append_many([checkin, later])
+    assert again == first and new.seq == 2 and new.prev_hash == first.hash
+    void = make_event(EventType.VOID, voter=None, election=None, target=checkin.event_id, reason="誤り")
+    sealed_void = ledger.append(void)
+    assert ledger.append(void) == sealed_void
+    assert ledger.last_seq == 3 and ledger.verify().ok
