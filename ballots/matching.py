@@ -387,8 +387,10 @@ def match_candidates(
     assessed = [_assess(query, kv) for kv in same_birth]
     # Who could be the card holder: same birth date, at the address, and of the card's sex (any sex for code 9).
     located = [c for c in assessed if c.address is not AddressMatch.NONE and c.sex_matches is not False]
-    # A card that names the flat (方書) rules out the other flats of the building, not people in the same flat.
-    if any(c.address is AddressMatch.FULL for c in located):
+    # A card that names the flat (方書) rules out the other flats of the building and the building's address without a
+    # flat, but not people in the same flat. A card without a 方書 says nothing about flats: everyone at the address
+    # competes (it may simply not print it).
+    if any(c.address is AddressMatch.FULL and c.voter.address_extra for c in located):
         located = [c for c in located if c.address is AddressMatch.FULL]
     peers = located
 

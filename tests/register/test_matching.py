@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ballots.matching import CardQuery, MatchStatus, rank_voters
 from ballots.model import Sex, Voter
@@ -76,6 +78,20 @@ def q(name: str, address: str = ADDRESS, birth: date = BIRTH, sex: str = "1") ->
         ),
         ("known sex, card without 方書", [FLAT_A], q("山田　健"), MatchStatus.UNIQUE, FLAT_A),
         ("two flats, same building, no 方書 on card", [FLAT_A, FLAT_B], q("山田　健"), MatchStatus.AMBIGUOUS, None),
+        (
+            "card without 方書: the flats at the address compete",
+            [TARO, FLAT_B],
+            q("高橋　太郎"),
+            MatchStatus.AMBIGUOUS,
+            None,
+        ),
+        (
+            "card names a flat: the house does not compete",
+            [TARO, FLAT_A],
+            q("山田　健", ADDRESS + "　コーポ青葉２０３号室"),
+            MatchStatus.UNIQUE,
+            FLAT_A,
+        ),
         ("substitute mark on the card", [TARO], q("高〓　太郎"), MatchStatus.UNIQUE, TARO),
         ("birth date differs: candidate only", [TYPO], q("斎藤　実"), MatchStatus.AMBIGUOUS, None),
         ("nobody plausible", [NEIGHBOUR, SAITO], q("田中　花子"), MatchStatus.NONE, None),
@@ -116,3 +132,39 @@ def test_register_typo_in_birth_date_is_offered_but_never_chosen() -> None:
 def test_moved_or_absentee_marks_do_not_change_the_match() -> None:
     moved = replace(TARO, moved=True)
     assert rank_voters(q("高橋　太郎"), [moved]).voter == moved
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# properties: whatever the register holds, a look-alike never lets a match through
+
+names_st = st.sampled_from(["髙橋　太郎", "高橋　次郎", "佐藤　花子", "山﨑　健", "渡邊　誠", "齋藤　実"])
+addresses_st = st.sampled_from(
+    ["東京都架空市本町１丁目２番３号", "東京都架空市本町１丁目２番４号", "東京都架空市栄町３丁目１番１号"]
+)
+extras_st = st.sampled_from(["", "コーポ青葉２０３号室", "コーポ青葉２０４号室"])
+births_st = st.sampled_from([date(1980, 2, 17), date(1980, 2, 18), date(1990, 1, 1)])
+register_st = st.lists(
+    st.tuples(names_st, st.sampled_from(list(Sex)), births_st, addresses_st, extras_st), max_size=8
+).map(lambda rows: [voter(i + 1, n, s, b, a, e) for i, (n, s, b, a, e) in enumerate(rows)])
+
+
+@settings(max_examples=200)
+@given(register_st, st.integers(0, 7), st.sampled_from(["1", "2", "9"]), st.booleans())
+def test_a_look_alike_always_blocks_the_match(
+    register: list[Voter], pick: int, sex_code: str, with_extra: bool
+) -> None:
+    if not register:
+        return
+    holder = register[pick % len(register)]
+    address = holder.address + ("　" + holder.address_extra if with_extra and holder.address_extra else "")
+    query = CardQuery.from_card(holder.name, address, holder.birth_date, sex_code)
+    m = rank_voters(query, register)
+    if m.voter is not None:
+        # A unique answer agrees on everything the card says.
+        assert m.voter.birth_date == holder.birth_date
+        assert m.voter.name.replace("髙", "高") == holder.name.replace("髙", "高")
+        assert sex_code == "9" or m.voter.sex.value == {"1": "M", "2": "F"}[sex_code]
+    # Add someone who looks the same to the card (same birth date, sex, address and flat, other name): never unique.
+    twin_sex = holder.sex if sex_code == "9" else {"1": Sex.MALE, "2": Sex.FEMALE}[sex_code]
+    twin = replace(holder, code=f"{999:015d}", name="別人　一", sex=twin_sex)
+    assert rank_voters(query, [*register, twin]).voter is None
