@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,8 +56,9 @@ def probes(
     offset: dt.timedelta = JST,
     installed: dt.datetime | None = NOW - dt.timedelta(days=30),
 ) -> Probes:
-    def raise_or(value):  # type: ignore[no-untyped-def]
-        def probe(*_args):  # type: ignore[no-untyped-def]
+    def raise_or(value: object) -> Callable[..., Any]:
+        # A fake probe: returns the canned value, or raises it like a broken service would.
+        def probe(*_args: object) -> Any:
             if isinstance(value, Exception):
                 raise value
             return value
@@ -203,7 +204,13 @@ def test_parse_windows_printers_gives_printers_or_a_value_error(text: str) -> No
         (JST, None, NOW - dt.timedelta(hours=1), F, "+3600.0 s off"),
     ],
 )
-def test_clock_item(offset, installed, server_time, status, detail_part) -> None:  # type: ignore[no-untyped-def]
+def test_clock_item(
+    offset: dt.timedelta,
+    installed: dt.datetime | None,
+    server_time: dt.datetime | None,
+    status: CheckStatus,
+    detail_part: str,
+) -> None:
     server = None if server_time is None else ServerProbe(True, "ok", 200, server_time, 0.0)
     result = check_clock(probes(offset=offset, installed=installed), server)
     assert result.status is status
