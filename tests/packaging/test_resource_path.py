@@ -69,7 +69,7 @@ def test_bad_parts_are_refused(parts: tuple[str, ...], reason: str) -> None:
         resource_path(*parts, must_exist=False)
 
 
-_name_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_name_chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 
 
 @given(st.lists(st.text(_name_chars, min_size=1, max_size=12), min_size=1, max_size=4))
