@@ -201,6 +201,7 @@ class Probes:
 
     list_readers: Callable[[], PcscListing] = field(default_factory=lambda: _pcsc_listing)
     list_printers: Callable[[], list[PrinterInfo]] = field(default_factory=lambda: _system_printers)
+    printer_problem: Callable[[str], str | None] = field(default_factory=lambda: _printer_problem)
     probe_server: Callable[[str, Path | None, str | None], ServerProbe] = field(default_factory=lambda: _http_probe)
     now: Callable[[], dt.datetime] = field(default_factory=lambda: _utc_now)
     local_offset: Callable[[], dt.timedelta] = field(default_factory=lambda: _local_offset)
@@ -328,6 +329,12 @@ def check_printer(probes: Probes, options: SelftestOptions) -> CheckResult:
             return CheckResult(
                 "printer", label, CheckStatus.FAIL, f"printer {chosen.name!r} is disabled or paused", required, data
             )
+        try:
+            problem = probes.printer_problem(chosen.name)
+        except Exception as exc:
+            problem = f"cannot ask the printer's state: {exc}"
+        if problem is not None:
+            return CheckResult("printer", label, CheckStatus.FAIL, problem, required, data)
         return CheckResult("printer", label, CheckStatus.PASS, f"printer {chosen.name!r} ready", required, data)
     usable = [p for p in printers if p.enabled]
     if not usable:
@@ -636,6 +643,21 @@ def _pcsc_listing() -> PcscListing:
     except TransportError as exc:
         return PcscListing(False, (), f"PC/SC error: {exc}")
     return PcscListing(True, tuple(readers), "PC/SC service running")
+
+
+def _printer_problem(name: str) -> str | None:
+    """Why the named queue cannot print now (out of paper, offline, cover open …), as the printing port reports it."""
+    if sys.platform == "win32":
+        return None  # the Windows queue state is in the printer list already (WorkOffline, PrinterStatus)
+    from ballots.printing import CupsPrinter, PrinterError
+
+    try:
+        CupsPrinter(name).check()
+    except PrinterError as exc:
+        return exc.message_en
+    except ValueError as exc:  # a queue name CUPS would not accept
+        return str(exc)
+    return None
 
 
 def _system_printers() -> list[PrinterInfo]:

@@ -52,6 +52,7 @@ ONE_READER = PcscListing(True, ("Reader 0",))
 def probes(
     readers: PcscListing | Exception = ONE_READER,
     printers: list[PrinterInfo] | Exception | None = None,
+    printer_problem: str | None = None,
     server: ServerProbe | None = None,
     offset: dt.timedelta = JST,
     installed: dt.datetime | None = NOW - dt.timedelta(days=30),
@@ -68,6 +69,7 @@ def probes(
     return Probes(
         list_readers=raise_or(readers),
         list_printers=raise_or([PrinterInfo("PDF", True, True)] if printers is None else printers),
+        printer_problem=raise_or(printer_problem),
         probe_server=raise_or(server or ServerProbe(True, "answered HTTP 200", 200, NOW, 0.01)),
         now=lambda: NOW,
         local_offset=lambda: offset,
@@ -129,6 +131,15 @@ def test_printer_item(
     result = check_printer(probes(printers=printers), SelftestOptions(printer=wanted))
     assert result.status is status
     assert detail_part in result.detail
+
+
+def test_named_printer_with_a_problem_fails_with_the_reason() -> None:
+    printers = [PrinterInfo("Front-Desk", True, True)]
+    result = check_printer(
+        probes(printers=printers, printer_problem="printer 'Front-Desk' is out of paper"),
+        SelftestOptions(printer="Front-Desk"),
+    )
+    assert result.status is F and "out of paper" in result.detail
 
 
 LPSTAT_P = """printer UKETSUKE_PDF is idle.  enabled since Sat Nov 28 00:20:11 2026
