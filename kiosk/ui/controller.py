@@ -126,6 +126,9 @@ class KioskController(QObject):
             app.installEventFilter(self.scanner)
         self.window.unlock.set_package(self.runtime.describe_package())
         self.window.show_page(self.window.unlock)
+        # Warm the imports while the passphrase is typed; a failure here resurfaces (and is shown) in unlock().
+        self.ops.run("preload", self.runtime.preload, on_error=lambda exc: log.warning("preload: %r", exc),
+                     lane="warm")
 
     def _fail(self, context: str) -> Callable[[BaseException], None]:
         def handler(exc: BaseException) -> None:
@@ -243,7 +246,10 @@ class KioskController(QObject):
         previous = self.state
         self.state = state
         if state.screen is wf.Screen.SIGNED_OUT or (state.voter is None and state.screen is wf.Screen.READY):
-            self.photo = None  # the photo lives only as long as the voter is at the desk
+            # The photo lives only as long as the voter is at the desk: drop our reference and the screen's copy.
+            self.photo = None
+            self.preview = None
+            self.window.voter.clear()
         if previous.staff != state.staff:
             staff = state.staff
             self.window.status.set_staff(staff.id if staff else None,

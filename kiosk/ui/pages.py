@@ -751,6 +751,19 @@ class VoterPage(Page):
     def enter(self) -> None:
         self.setFocus()
 
+    def clear(self) -> None:
+        """Forget the voter: the photo and the record leave the screen's memory with the person."""
+        self.photo.setPixmap(QPixmap())
+        self.photo.setText("")
+        self.name.setText("")
+        self.kana.setText("")
+        for field in self.fields.values():
+            field.setText("")
+        for old in self.election_labels:
+            self.elections.removeWidget(old)
+            old.deleteLater()
+        self.election_labels = []
+
 
 class ReasonPage(Page):
     """Early voting: the voter chooses one 事由 (keys 1–6); then the 宣誓書 is printed."""

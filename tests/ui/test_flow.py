@@ -85,6 +85,7 @@ def test_early_voter_by_card_collation_b(kiosk: Any, sample: Any, era_input: Any
     assert [d.data["reason"] for d in declarations] == [1]
     assert len(k.runtime.printer.jobs) == 1  # the 宣誓書
     assert k.controller.photo is None  # the photo is gone with the voter
+    assert k.window.voter.photo.pixmap().isNull() and k.window.voter.name.text() == ""
 
 
 def test_voter_pin_pad(kiosk: Any, sample: Any) -> None:
