@@ -194,7 +194,7 @@ def _previous_series(previous: Mapping[str, Any], election: str) -> dict[str, in
     return out or None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TurnoutReport:
     """Cumulative voters by sex at each reporting time of one day, per election and station, and in total.
 
@@ -207,7 +207,24 @@ class TurnoutReport:
     labels: tuple[str, ...]
     rows: tuple[tuple[str, str, int, str, int], ...]
 
+    # (election, station or None for all) → cumulative SexCounts per reporting time and 最終; computed once, because
+    # the live view and the reports ask for every station (500 stations × all rows would be quadratic).
+    _series: dict[tuple[str, str | None], list[SexCounts]] = field(init=False, repr=False, compare=False)
+
     title = "時間別投票者数（速報）"
+
+    def __post_init__(self) -> None:
+        cuts = [self._cut(t) for t in self.times]
+        series: dict[tuple[str, str | None], list[SexCounts]] = {}
+        for e, s, b, sex, n in self.rows:
+            first = next((i for i, cut in enumerate(cuts) if b < cut), len(cuts))
+            for key in ((e, s), (e, None)):
+                got = series.get(key)
+                if got is None:
+                    got = series[key] = [SexCounts() for _ in cuts]
+                for i in range(first, len(cuts)):
+                    _add(got[i], sex, n)
+        object.__setattr__(self, "_series", series)
 
     @classmethod
     def from_json(cls, facts: CommitteeFacts, d: Mapping[str, Any]) -> TurnoutReport:
@@ -242,29 +259,23 @@ class TurnoutReport:
         return known + sorted(seen - set(known))
 
     def cumulative(self, election: str, station: str | None) -> list[SexCounts]:
-        """One SexCounts per reporting time and 最終 (``station`` None: all stations)."""
-        cuts = [self._cut(t) for t in self.times]
-        out = [SexCounts() for _ in cuts]
+        """One SexCounts per reporting time and 最終 (``station`` None: all stations); a copy the caller may keep."""
+        got = self._series.get((election, station))
+        if got is None:
+            return [SexCounts() for _ in self.times]
+        return [SexCounts(c.male, c.female, c.unknown) for c in got]
+
+    def hourly(self, election: str, station: str | None = None) -> list[SexCounts]:
+        """Voters by sex in each JST hour (index 0..23: the hour starting then) for a chart; ``station`` None: all."""
+        out = [SexCounts() for _ in range(24)]
         for e, s, b, sex, n in self.rows:
             if e != election or (station is not None and s != station):
                 continue
-            for i, cut in enumerate(cuts):
-                if b < cut:
-                    _add(out[i], sex, n)
-        return out
-
-    def hourly(self, election: str | None = None) -> dict[str, list[int]]:
-        """Voters per station per JST hour (index 0..23: the hour starting then), for a chart; all elections summed
-        unless ``election`` is given (a voter of two elections counts in each)."""
-        out: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
-        for e, s, b, _sex, n in self.rows:
-            if election is not None and e != election:
-                continue
             end = self.labels[b]
             hh, mm = int(end[:2]), int(end[3:5])
-            hour = hh - 1 if mm == 0 else hh  # a bucket ending at 10:00 belongs to the 9 o'clock hour
-            out[s][max(0, min(23, hour))] += n
-        return dict(out)
+            hour = hh - 1 if mm == 0 else hh  # a bucket ending at 10:00 holds check-ins up to 10:00: the 9 o'clock hour
+            _add(out[max(0, min(23, hour))], sex, n)
+        return out
 
     def subtitle_lines(self) -> list[str]:
         """Municipality and day."""
@@ -461,9 +472,10 @@ def _event_text(facts: CommitteeFacts, ev: Mapping[str, Any] | None, station: st
         return f"{facts.station_name(station)} {jst_hm(at, True)}（事象未着）"
     how = "オフライン" if ev.get("offline") else "オンライン"
     kind = {"early": "期日前", "day": "当日", "absentee": "不在者"}.get(str(ev.get("kind")), str(ev.get("kind") or ""))
+    # Two lines (where and when / who and how): the committee view shows them as is, PDF cells join them.
     return (
-        f"{facts.station_name(ev.get('station_id'))} {jst_hm(ev.get('at'), True)} "
-        f"端末{ev.get('kiosk_id')} 係員{facts.staff_name(ev.get('staff_id'))} {kind}{how}"
+        f"{facts.station_name(ev.get('station_id'))} {jst_hm(ev.get('at'), True)}\n"
+        f"端末 {ev.get('kiosk_id')}・{facts.staff_name(ev.get('staff_id'))}・{kind}{how}"
     )
 
 
@@ -500,7 +512,7 @@ class ConflictsReport:
                 f.election_name(r.get("election")),
                 str(r.get("voter")),
                 _event_text(f, r.get("holder"), r.get("holder_station"), r.get("holder_at")),
-                f"{f.station_name(r.get('station_id'))} {jst_hm(r.get('at'), True)} 端末{r.get('kiosk_id')}",
+                f"{f.station_name(r.get('station_id'))} {jst_hm(r.get('at'), True)}\n端末 {r.get('kiosk_id')}",
                 _notes_text(r.get("notes") or ()),
             )
             for r in self.refusals

@@ -22,10 +22,12 @@ from ballots.committee_reports import (
     CommitteeReport,
     ConflictsReport,
     EarlyReport,
+    StationsTable,
     TurnoutReport,
+    VoidsTable,
 )
 
-__all__ = ["CommitteeClient", "CommitteeClientError", "CommitteeTLS"]
+__all__ = ["CommitteeClient", "CommitteeClientError", "CommitteeSnapshot", "CommitteeTLS"]
 
 PACKAGE_HEADER = "X-Uketsuke-Package"
 
@@ -68,6 +70,19 @@ class CommitteeTLS:
                 f"{self.cert}: cannot load the certificate: {exc}", f"証明書を読み込めません：{self.cert}"
             ) from None
         return ctx
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeSnapshot:
+    """Everything the committee view shows, fetched together by one background refresh."""
+
+    facts: CommitteeFacts
+    server_time: str
+    stations: StationsTable
+    turnout: TurnoutReport
+    early: EarlyReport
+    duplicates: ConflictsReport
+    voids: VoidsTable
 
 
 class CommitteeClient:
@@ -191,4 +206,18 @@ class CommitteeClient:
             early=self._call("GET", "/v1/committee/early"),
             duplicates=self._call("GET", "/v1/committee/duplicates"),
             voids=self._call("GET", "/v1/committee/voids"),
+        )
+
+    def snapshot(self, day: date | None = None) -> CommitteeSnapshot:
+        """The live view's refresh: overview (stations + the day's turnout), early voting, duplicates, voids."""
+        facts = self.facts()
+        ov = self.overview(day)
+        return CommitteeSnapshot(
+            facts=facts,
+            server_time=str(ov.get("server_time", "")),
+            stations=StationsTable(facts, tuple(ov["stations"])),
+            turnout=TurnoutReport.from_json(facts, ov["turnout"]),
+            early=self.early(),
+            duplicates=self.duplicates(),
+            voids=VoidsTable(facts, tuple(self.voids())),
         )
