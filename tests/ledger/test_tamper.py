@@ -7,12 +7,15 @@ verifies through a fresh read-only open, as ``uketsuke ledger verify`` does.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from sync.chain import seal
 from sync.keys import public_key_hex
@@ -256,3 +259,69 @@ def test_deleting_an_unacknowledged_tail_is_only_caught_by_the_server(ledger: Le
     conn.close()
     report = Ledger.open_readonly(ledger_path).verify()
     assert not report.ok and report.bad_seq == 2 and "acknowledged" in (report.reason or "")
+
+
+# Property: ANY single-cell change to one stored row is caught, and the report names exactly that row.
+_COLUMNS = ("event_id", "type", "voter", "election", "at", "prev_hash", "hash", "signature")
+_BODY_FIELDS = ("voter", "election", "station_id", "staff_id", "at", "type")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Ed25519PrivateKey]:
+    """A checkpointed 8-event ledger file to copy for each example (building one per example would be slow)."""
+    from datetime import UTC, datetime, timedelta
+
+    from ballots.events import Event, EventType
+
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path_factory.mktemp("template") / "ledger.db"
+    with Ledger.open(path, kiosk_id="K01", key=key) as led:
+        t0 = datetime(2026, 12, 13, tzinfo=UTC)
+        led.append_many(
+            [
+                Event(
+                    EventType.CHECK_IN,
+                    "E01",
+                    "c01",
+                    t0 + timedelta(seconds=i),
+                    voter=f"1{i:014d}",
+                    election="shu",
+                    data={"kind": "early"},
+                )
+                for i in range(8)
+            ]
+        )
+        led._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path, key
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seq=st.integers(1, 8),
+    target=st.one_of(st.sampled_from(_COLUMNS), st.sampled_from(_BODY_FIELDS).map(lambda f: f"body.{f}")),
+    value=st.text(alphabet="0123456789abcdefXYZ:-T+", min_size=1, max_size=70),
+)
+def test_any_single_cell_edit_is_named(template, tmp_path: Path, seq: int, target: str, value: str) -> None:
+    path, key = template
+    copy = tmp_path / f"edit-{seq}-{abs(hash((target, value)))}.db"
+    shutil.copyfile(path, copy)
+    conn = sqlite3.connect(copy)
+    for trigger in GUARD_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    if target.startswith("body."):
+        field = target.removeprefix("body.")
+        old = conn.execute(f"SELECT json_extract(body, '$.{field}') FROM events WHERE seq = ?", (seq,)).fetchone()[0]
+        assume(old != value)
+        conn.execute(f"UPDATE events SET body = json_set(body, '$.{field}', ?) WHERE seq = ?", (value, seq))
+    else:
+        old = conn.execute(f"SELECT {target} FROM events WHERE seq = ?", (seq,)).fetchone()[0]
+        assume(old != value)
+        try:
+            conn.execute(f"UPDATE events SET {target} = ? WHERE seq = ?", (value, seq))
+        except sqlite3.IntegrityError:
+            assume(False)  # e.g. an event_id equal to another row's: not a single-cell edit
+    conn.commit()
+    conn.close()
+    with Ledger.open_readonly(copy) as ro:
+        report = ro.verify(key.public_key())
+    assert not report.ok and report.bad_seq == seq, (target, value, report)
