@@ -82,11 +82,13 @@ def make_runtime(sample: Sample, tmp_path: Path) -> Iterator[Callable[..., Any]]
         card: Any = None,
         printer: Any = None,
         ledger_name: str = "desk.db",
+        server: str | None = None,
         **kw: Any,
     ) -> Any:
         config = KioskConfig(
             package=sample.package, pubkey=sample.pubkey, station=station, ledger=tmp_path / ledger_name,
             reader=ReaderKind.SOFT, soft_card=sample.personas.get(persona or "plain"), printer=PrinterKind.MEMORY,
+            server=server,
         )
         soft = None
         if card is None:

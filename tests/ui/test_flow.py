@@ -488,3 +488,46 @@ def test_kiosk_command_says_what_is_wrong(uketsuke_cmd: list[str], sample: Any, 
     no_station = subprocess.run(base, capture_output=True, text=True)
     assert no_station.returncode == 2 and "station: required" in no_station.stderr
     assert not (tmp_path / "desk.db").exists()  # nothing was opened or created
+
+
+def test_online_with_the_embedded_server(kiosk: Any, sample: Any, package_opener: Any, tmp_path: Any) -> None:
+    """Against the real tally server on loopback: the opening check reaches it, the status bar says online,
+    claims are accepted by the server and the outbox drains."""
+    from kiosk.app import sync_factory_for
+    from kiosk.config import KioskConfig
+    from sync.server.runner import start_embedded
+
+    served = package_opener(sample.package, sample.pubkey, sample.passphrase)
+    server = start_embedded(served, f"sqlite:///{tmp_path / 'server.db'}", host="127.0.0.1", port=0)
+    try:
+        config = KioskConfig(package=sample.package, pubkey=sample.pubkey, station="E01", ledger=tmp_path / "desk.db",
+                             server=server.url)
+        k = kiosk(station="E01", when=EARLY_DAY, persona=None, server=server.url,
+                  sync_factory=sync_factory_for(config))
+        k.unlock(sample.passphrase)
+        k.sign_in("m01")
+        k.settle()
+        table = k.window.opening.table
+        rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+        assert rows["サーバー"] == "OK"
+        k.open_station()
+        k.qtbot.waitUntil(lambda: k.window.status.fields["server"].text().startswith("サーバー：オンライン"),
+                          timeout=10_000)
+        _scan(k, sample.persona("plain")["register_code"])
+        _finish_early(k)
+        checkins = _events(k, EventType.CHECK_IN)
+        assert checkins and all(e.data["claim"] == "accepted" and not e.data["offline"] for e in checkins)
+        k.qtbot.waitUntil(lambda: k.runtime._need().ledger.pending_count == 0, timeout=15_000)
+        k.close()
+    finally:
+        server.stop()
+
+
+def test_card_taken_away_during_the_read(kiosk: Any, sample: Any, era_input: Any) -> None:
+    k = kiosk(station="E01", when=EARLY_DAY, persona="plain")
+    k.start_day(sample.passphrase)
+    k.runtime.soft_card.remove_after = 4  # the voter picks the card up in the middle of the read
+    _read_by_card(k, sample, era_input, "plain")
+    assert k.page is k.window.reception and k.state.screen is wf.Screen.READY
+    assert "カード" in k.window.reception.error.text()
+    assert not _events(k, EventType.RECORD_VIEWED)
