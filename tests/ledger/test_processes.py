@@ -67,14 +67,16 @@ def test_two_processes_and_two_threads_appending_never_fork(
 @pytest.mark.slow
 def test_sigkill_at_random_points_loses_no_acknowledged_check_in(ledger_path: Path, key, keyfile: Path) -> None:
     total, min_kills = 1000, 20
-    rng = random.Random(int(os.environ.get("UKETSUKE_CRASH_SEED", "0")) or None)
+    # Random kill points, reproducible: a failure message carries the seed (rerun with UKETSUKE_CRASH_SEED=<seed>).
+    seed = int(os.environ.get("UKETSUKE_CRASH_SEED") or random.randrange(2**32))
+    rng = random.Random(seed)
     Ledger.open(ledger_path, kiosk_id="K01", key=key).close()
     acked: dict[str, int] = {}
     kills = rounds = 0
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180  # a guard against a writer that never progresses; ~20 s normally
     while True:
         rounds += 1
-        assert time.monotonic() < deadline, f"crash loop too slow: {rounds} rounds, {len(acked)} acked"
+        assert time.monotonic() < deadline, f"seed {seed}: crash loop too slow: {rounds} rounds, {len(acked)} acked"
         # Kill after a random number of acks (0: somewhere in start-up/open/migrate), then a random extra delay so
         # the kill lands at a random point inside the next append (validate, seal, insert, commit, fsync).
         kill_after = rng.choice([0, *range(1, 60)])
@@ -102,27 +104,27 @@ def test_sigkill_at_random_points_loses_no_acknowledged_check_in(ledger_path: Pa
             if kills >= min_kills:
                 break
             # Finished before enough kills: start a fresh ledger and keep killing (acks checked per ledger).
-            _check(ledger_path, acked, complete=total)
+            _check(ledger_path, acked, complete=total, seed=seed)
             ledger_path.unlink()
             for extra in ("-wal", "-shm"):
                 Path(f"{ledger_path}{extra}").unlink(missing_ok=True)
             Ledger.open(ledger_path, kiosk_id="K01", key=key).close()
             acked.clear()
         else:
-            assert proc.returncode == -signal.SIGKILL, err
+            assert proc.returncode == -signal.SIGKILL, f"seed {seed}: writer failed: {err}"
     assert kills >= min_kills
-    _check(ledger_path, acked, complete=total)
+    _check(ledger_path, acked, complete=total, seed=seed)
 
 
-def _check(path: Path, acked: dict[str, int], *, complete: int) -> None:
+def _check(path: Path, acked: dict[str, int], *, complete: int, seed: int) -> None:
     with Ledger.open_readonly(path) as ledger:
         report = ledger.verify()
-        assert report.ok, report
+        assert report.ok, f"seed {seed}: {report}"
         sealed = ledger.sealed()
     # Every acknowledged check-in is there, at the seq it was acknowledged with.
     by_id = {s.event_id: s.seq for s in sealed}
     missing = {e: s for e, s in acked.items() if by_id.get(e) != s}
-    assert not missing, f"acknowledged but lost: {sorted(missing.items())[:5]}"
+    assert not missing, f"seed {seed}: acknowledged but lost: {sorted(missing.items())[:5]}"
     # No partial or duplicated event: n-th event is crash{n-1}, whole and verified, up to the planned total.
-    assert [s.event_id for s in sealed] == [f"crash{n:06d}" for n in range(len(sealed))]
-    assert len(sealed) == complete
+    assert [s.event_id for s in sealed] == [f"crash{n:06d}" for n in range(len(sealed))], f"seed {seed}"
+    assert len(sealed) == complete, f"seed {seed}"
