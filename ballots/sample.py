@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ballots.matching import KANJI_FOLDS
 from ballots.model import ElectionDefinition
+from ballots.register import gc_paused
 from ballots.staff import hash_pin
 from ballots.wareki import era_yymmdd
 
@@ -446,7 +447,8 @@ def generate_sample(
     # Validate what we wrote with the real parser: a sample that the package builder would refuse is a bug here.
     ElectionDefinition.from_toml_dict(tomllib.loads((out / "election.toml").read_text("utf-8")))
 
-    candidates = _write_register(out / "register.csv", voters, n_precincts, day, template, rng)
+    with gc_paused():
+        candidates = _write_register(out / "register.csv", voters, n_precincts, day, template, rng)
     _write_keys(out, rng)
     passphrase = "-".join(f"{rng.getrandbits(20):05x}" for _ in range(5))
     (out / "passphrase.txt").write_text(passphrase + "\n", encoding="utf-8")
