@@ -114,6 +114,7 @@ class ManagerPage(Page):
         lay.addWidget(self.error)
         lay.addWidget(label("↑↓で操作を選び、Tab で入力欄へ。暗証番号の後 Enter で実行。", "hint"))
         lay.addLayout(buttons)
+        self._show_fields()
 
     def offer(
         self,
