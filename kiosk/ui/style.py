@@ -1,15 +1,16 @@
-"""Look and feel: a CJK font everywhere, the kiosk style sheet, and keyboard shortcuts shown in button labels."""
+"""Look and feel: a CJK font everywhere, the kiosk style sheet and the application icon."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication
 
 from ballots.resources import resource_path
 
-__all__ = ["STYLE_SHEET", "apply_style", "ui_font_family"]
+__all__ = ["APP_ICON", "STYLE_SHEET", "apply_style", "ui_font_family"]
 
 STYLE_SHEET = resource_path("styles", "kiosk.qss", must_exist=False)
+APP_ICON = resource_path("icons", "uketsuke.svg", must_exist=False)
 
 # Preferred Japanese UI fonts, best first. Without any CJK font Qt draws boxes (environment.md); the bundled IPAex
 # Gothic is the fallback that is always there.
@@ -38,3 +39,5 @@ def apply_style(app: QApplication) -> None:
     app.setFont(font)
     if STYLE_SHEET.exists():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
+    if APP_ICON.exists():
+        app.setWindowIcon(QIcon(str(APP_ICON)))

@@ -531,3 +531,30 @@ def test_card_taken_away_during_the_read(kiosk: Any, sample: Any, era_input: Any
     assert k.page is k.window.reception and k.state.screen is wf.Screen.READY
     assert "カード" in k.window.reception.error.text()
     assert not _events(k, EventType.RECORD_VIEWED)
+
+
+def test_uketsuke_kiosk_starts_from_the_command_line(uketsuke_cmd: list[str], sample: Any, tmp_path: Any) -> None:
+    """The real entry point: configuration → composition root (software card, file printer) → Qt window; the
+    passphrase file unlocks the package, so the ledger appears; then the process is ended by its PID."""
+    import os
+    import subprocess
+    import time
+
+    ledger = tmp_path / "desk.db"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen(
+        [*uketsuke_cmd, "kiosk", "--package", str(sample.package), "--pubkey", str(sample.pubkey),
+         "--station", "E01", "--ledger", str(ledger), "--soft-card", str(sample.personas["plain"]),
+         "--printer", "file", "--printer-dir", str(tmp_path / "prints"),
+         "--passphrase-file", str(sample.dir / "passphrase.txt")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ledger.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert ledger.exists() and (tmp_path / "desk.db.key").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
