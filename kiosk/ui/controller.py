@@ -197,7 +197,7 @@ class KioskController(QObject):
             self.state = wf.initial_state()
             self.window.status.set_staff(None, None)
             self.window.set_test_mode(False)
-            self.window.errors.show("試験モードの記録をリセットしました。本番の開始前点検を行ってください。")
+            self.window.notice("試験モードの記録をリセットしました。本番の開始前点検を行ってください。")
             self._render()
 
         self.ops.run("reset test", self.runtime.reset_test, on_done=done, on_error=self._fail("試験記録のリセット"),
@@ -491,7 +491,7 @@ class KioskController(QObject):
         def done(_: object) -> None:
             self._render()
             self.window.ballots.show_error("")
-            self.window.errors.show("宣誓書を再印刷しました（再印刷の表示あり）。")
+            self.window.notice("宣誓書を再印刷しました（再印刷の表示あり）。")
 
         def failed(exc: BaseException) -> None:
             self.window.manager.show_error(str(exc) if isinstance(exc, ValueError) else "再印刷できませんでした。")
@@ -520,7 +520,7 @@ class KioskController(QObject):
             return
 
         def done(title: str) -> None:
-            self.window.errors.show(f"{title}を印刷しました。")
+            self.window.notice(f"{title}を印刷しました。")
 
         self.ops.run("report", self.runtime.print_report, kind, on_done=done, on_error=self._fail("帳票の印刷"),
                      lane="desk")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -51,8 +51,17 @@ class KioskWindow(QMainWindow):
         self.offline_banner.hide()
         self.error_banner = QLabel("")
         self.errors = ErrorPresenter(self.error_banner, self)
+        # Confirmations (a report printed, test records reset) in a calm banner that goes away by itself:
+        # the red banner is kept for things that went wrong.
+        self.notice_banner = QLabel("")
+        self.notice_banner.setObjectName("noticeBanner")
+        self.notice_banner.setWordWrap(True)
+        self.notice_banner.hide()
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self.notice_banner.hide)
         self.stack = QStackedWidget()
-        for w in (self.test_banner, self.offline_banner, self.error_banner):
+        for w in (self.test_banner, self.offline_banner, self.error_banner, self.notice_banner):
             layout.addWidget(w)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -134,6 +143,12 @@ class KioskWindow(QMainWindow):
         self.test_banner.setVisible(on)
         self.end_test_action.setEnabled(on)
         self.setWindowTitle(("【試験モード】" if on else "") + "受付 Uketsuke — 投票所受付")
+
+    def notice(self, text: str, seconds: float = 8.0) -> None:
+        """A confirmation for the desk, hidden again after ``seconds``."""
+        self.notice_banner.setText(text)
+        self.notice_banner.show()
+        self._notice_timer.start(int(seconds * 1000))
 
     def set_offline(self, text: str | None) -> None:
         """The offline banner (None hides it)."""

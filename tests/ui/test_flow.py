@@ -476,6 +476,7 @@ def test_reports_and_paper_backup_from_the_menu(kiosk: Any, sample: Any, shortcu
     k.settle()
     assert len(k.runtime.printer.jobs) == before + 1, k.window.error_banner.text()
     assert k.runtime.printer.jobs[-1].pdf.startswith(b"%PDF")
+    assert "印刷しました" in k.window.notice_banner.text() and not k.window.error_banner.isVisible()
 
 
 def test_kiosk_command_says_what_is_wrong(uketsuke_cmd: list[str], sample: Any, tmp_path: Any) -> None:
