@@ -263,7 +263,12 @@ def address_match(card_key: str, address_key: str, full_key: str) -> AddressMatc
     # The card carries a 方書 the register spells differently (or lacks): the block address must end exactly where
     # the register's 住所 ends, so 1-2-3 never matches 1-2-34.
     # ("-" is only kept between two numbers, so a following "-" means another number: 1-2-3 is not 1-2-3-4.)
-    if card_key.startswith(address_key) and card_key[len(address_key)] not in "-0123456789":
+    # A 方書 follows a block number, so the 住所 part must end with one.
+    if (
+        card_key.startswith(address_key)
+        and address_key[-1:].isdigit()
+        and card_key[len(address_key)] not in "-0123456789"
+    ):
         return AddressMatch.BASE
     return AddressMatch.NONE
 

@@ -748,8 +748,10 @@ class RegisterIndex:
         key = birth.year * 10000 + birth.month * 100 + birth.day
         card = query.address_key
         # Register keys the card address can match (see address_match): the whole key (住所, or 住所 + 方書), or a 住所
-        # that the card continues with a 方書 — a prefix that ends where a block number ends.
-        keys = ({card} | {card[:i] for i in range(1, len(card)) if card[i] not in "-0123456789"}) if card else set()
+        # that the card continues with a 方書 — a prefix ending with a block number.
+        keys = {card} | {
+            card[:i] for i in range(1, len(card)) if card[i - 1].isdigit() and card[i] not in "-0123456789"
+        }
         conn = self._conn
         with self._lock:
             places = dict(conn.execute(f"SELECT id, key FROM place WHERE key IN ({_marks(keys)})", tuple(keys)))
