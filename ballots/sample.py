@@ -386,6 +386,21 @@ def _cum(weights: Sequence[int]) -> list[int]:
     return out
 
 
+def _dates_as_objects(data: dict[str, Any]) -> dict[str, Any]:
+    """election.toml allows dates as TOML dates or as "YYYY-MM-DD" strings; make them all dates so they can shift."""
+
+    def as_date(v: Any) -> Any:
+        return date.fromisoformat(v) if isinstance(v, str) else v
+
+    out = dict(data)
+    out["election_day"] = as_date(data["election_day"])
+    out["elections"] = [{**e, "early_voting_start": as_date(e["early_voting_start"])} for e in data["elections"]]
+    out["stations"] = [
+        {**st, **{k: as_date(st[k]) for k in ("early_from", "early_until") if k in st}} for st in data["stations"]
+    ]
+    return out
+
+
 def _shift_dates(obj: Any, delta: timedelta) -> Any:
     """Every TOML date in the template moved by ``delta`` (so --election-day keeps the schedule's shape)."""
     if isinstance(obj, date):
@@ -423,8 +438,13 @@ def generate_sample(
     seed: int = 1,
     personas: int = 20,
     election_day: date | None = None,
+    template: str | Path | None = None,
 ) -> SampleResult:
-    """Write a sample municipality with ``voters`` register entries and ``personas`` card personas into ``out_dir``."""
+    """Write a sample municipality with ``voters`` register entries and ``personas`` card personas into ``out_dir``.
+
+    ``template`` is an election.toml to start from instead of ``resources/sample/election.toml`` (e.g. one with a
+    prefectural election added); its precincts, election-day stations and staff are replaced, the rest is kept.
+    """
     if voters < 50:
         raise SampleError("--voters must be at least 50 (the personas need a few households)")
     if voters > 20_000_000:
@@ -435,25 +455,32 @@ def generate_sample(
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
 
-    with template_path().open("rb") as fh:
-        template = tomllib.load(fh)
-    delta = timedelta(0) if election_day is None else election_day - template["election_day"]
-    template = _shift_dates(template, delta)
-    day: date = template["election_day"]
+    source = Path(template) if template is not None else template_path()
+    try:
+        with source.open("rb") as fh:
+            base = tomllib.load(fh)
+        ElectionDefinition.from_toml_dict(base)
+    except OSError as exc:
+        raise SampleError(f"{source}: cannot read the template: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        raise SampleError(f"{source}: not a valid election.toml: {exc}") from None
+    base = _dates_as_objects(base)
+    delta = timedelta(0) if election_day is None else election_day - base["election_day"]
+    settings = _shift_dates(base, delta)
+    day: date = settings["election_day"]
     n_precincts = max(3, min(MAX_PRECINCTS, math.ceil(voters / VOTERS_PER_PRECINCT)))
-    definition, pins = _definition(template, n_precincts, rng)
+    definition, pins = _definition(settings, n_precincts, rng)
 
     (out / "election.toml").write_bytes(tomli_w.dumps(definition).encode("utf-8"))
     # Validate what we wrote with the real parser: a sample that the package builder would refuse is a bug here.
     ElectionDefinition.from_toml_dict(tomllib.loads((out / "election.toml").read_text("utf-8")))
 
     with gc_paused():
-        candidates = _write_register(out / "register.csv", voters, n_precincts, day, template, rng)
+        candidates = _write_register(out / "register.csv", voters, n_precincts, day, settings, rng)
     _write_keys(out, rng)
     passphrase = "-".join(f"{rng.getrandbits(20):05x}" for _ in range(5))
     (out / "passphrase.txt").write_text(passphrase + "\n", encoding="utf-8")
-    earliest_start = min(e["early_voting_start"] for e in template["elections"])
-    persona_paths = _write_personas(out / "personas", candidates, personas, day, earliest_start, template, rng)
+    persona_paths = _write_personas(out / "personas", candidates, personas, day, rng)
     _write_readme(out, definition, pins, voters, n_precincts, persona_paths, seed)
     return SampleResult(out, voters, n_precincts, persona_paths, pins)
 
@@ -723,8 +750,6 @@ def _write_personas(
     candidates: dict[str, list[_Row]],
     count: int,
     day: date,
-    earliest_start: date,
-    template: dict[str, Any],
     rng: random.Random,
 ) -> list[Path]:
     if count == 0:

@@ -30,6 +30,12 @@ def register(subparsers: Any) -> None:
         metavar="YYYY-MM-DD",
         help="move the sample's election day (and every other date with it) to this day",
     )
+    p.add_argument(
+        "--template",
+        metavar="FILE",
+        help="election.toml to start from (default resources/sample/election.toml); its precincts, election-day "
+        "stations and staff are generated, the rest is kept — e.g. add a 県 election",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -45,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
     """Generate the sample and print where it is."""
     try:
         result = generate_sample(
-            args.out, args.voters, seed=args.seed, personas=args.personas, election_day=args.election_day
+            args.out,
+            args.voters,
+            seed=args.seed,
+            personas=args.personas,
+            election_day=args.election_day,
+            template=args.template,
         )
     except SampleError as exc:
         raise CommandError(str(exc)) from None

@@ -118,3 +118,25 @@ def test_election_day_moves_every_date(tmp_path: Path) -> None:
 def test_bad_arguments(tmp_path: Path, voters: int, personas: int, message: str) -> None:
     with pytest.raises(SampleError, match=message):
         generate_sample(tmp_path, voters, personas=personas)
+
+
+def test_template_with_a_prefectural_election(tmp_path: Path) -> None:
+    text = template_path().read_text("utf-8").replace("election_day = 2026-12-13", 'election_day = "2026-12-13"')
+    text += (
+        '\n[[elections]]\nid = "chiji"\nkind = "県"\nname = "東京都知事選挙"\nshort_name = "知事選挙"\norder = 5\n'
+        'early_voting_start = "2026-12-03"\n'
+    )
+    (tmp_path / "t.toml").write_text(text, encoding="utf-8")
+    s = generate_sample(
+        tmp_path / "out", 100, personas=0, template=tmp_path / "t.toml", election_day=date(2026, 12, 20)
+    )
+    definition = ElectionDefinition.from_toml_dict(tomllib.loads((s.out_dir / "election.toml").read_text("utf-8")))
+    assert definition.election("chiji").kind is ElectionKind.PREFECTURAL
+    assert definition.election("chiji").early_voting_start == date(2026, 12, 10)
+    assert definition.election_day == date(2026, 12, 20)
+
+
+def test_bad_template(tmp_path: Path) -> None:
+    (tmp_path / "t.toml").write_text('election_day = "2026-12-13"\n', encoding="utf-8")
+    with pytest.raises(SampleError, match=r"not a valid election\.toml"):
+        generate_sample(tmp_path / "out", 100, template=tmp_path / "t.toml")
