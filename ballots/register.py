@@ -163,7 +163,7 @@ _KIND_CHARS = {k.value: k for k in ElectionKind}
 _BARRED_SEPARATORS = re.compile(r"[\s・,、/／]|不可")
 _KANA_OK = re.compile(r"[\u30A1-\u30FA\u30FC\u30FB\u30FD\u30FE＝= ]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_YMD = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})|(\d{4})(\d{2})(\d{2})")
+_YMD = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})|([0-9]{4})([0-9]{2})([0-9]{2})")
 _HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
 
 
