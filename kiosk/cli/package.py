@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ballots.package import PackageInfo, build_package, read_package_info, verify_package
+from ballots.package import PackageError, PackageInfo, build_package, read_package_info, verify_package
 from kiosk.cli import CommandError, emit
 
 PASSPHRASE_ENV = "UKETSUKE_PASSPHRASE"
@@ -71,6 +71,11 @@ def register(subparsers: Any) -> None:
     )
     v.add_argument("package", metavar="PKG")
     v.add_argument("--pubkey", required=True, metavar="FILE", help="committee Ed25519 public key (PEM)")
+    v.add_argument(
+        "--expect",
+        metavar="HASH",
+        help="also require this package hash (full hex, or the short form 1a2b-3c4d-5e6f-7a8b the committee published)",
+    )
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=run_verify)
 
@@ -117,14 +122,22 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Verify signature and hash; exit 1 if refused."""
-    from ballots.package import PackageError
-
     try:
         info = verify_package(args.package, args.pubkey)
     except PackageError as exc:
         raise CommandError(f"refused: {exc}", code=1) from None
+    if args.expect and not _hash_matches(info, args.expect):
+        raise CommandError(
+            f"refused: {args.package}: package hash {info.short_hash} is not the expected {args.expect.strip()}", code=1
+        )
     emit(info.to_dict(), args.json, lambda _: f"OK {info.short_hash}  {info.package_hash}\n" + describe(info))
     return 0
+
+
+def _hash_matches(info: PackageInfo, expected: str) -> bool:
+    """Compare with a full hex hash or a short form (case, spaces and hyphens ignored; the short form is a prefix)."""
+    want = expected.strip().lower().replace("-", "").replace(" ", "")
+    return len(want) >= 16 and info.package_hash.startswith(want)
 
 
 def run_info(args: argparse.Namespace) -> int:

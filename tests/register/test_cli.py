@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ballots.package import package_hash, short_hash
+
 from .conftest import Built
 
 
@@ -114,3 +116,13 @@ def test_help_for_every_command(uketsuke_cmd: list[str]) -> None:
     for args in (["sample"], ["package", "build"], ["package", "verify"], ["package", "info"], ["register", "search"]):
         r = run(uketsuke_cmd, *args, "--help")
         assert r.returncode == 0 and "usage:" in r.stdout
+
+
+@pytest.mark.parametrize(("expect", "code"), [("short", 0), ("full", 0), ("other", 1), ("0123", 1)])
+def test_verify_against_a_published_hash(uketsuke_cmd: list[str], built: Built, expect: str, code: int) -> None:
+    digest = package_hash(built.package)
+    value = {"short": short_hash(digest).upper(), "full": digest, "other": "0" * 64, "0123": "0123"}[expect]
+    r = run(uketsuke_cmd, "package", "verify", str(built.package), "--pubkey", str(built.pubkey), "--expect", value)
+    assert r.returncode == code, r.stderr
+    if code:
+        assert "is not the expected" in r.stderr
