@@ -11,6 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ballots.matching import MatchStatus
 from ballots.package import (
@@ -208,3 +210,14 @@ def test_unique_match_for_personas_through_the_package(built: Built) -> None:
         else:
             assert m.status is MatchStatus.UNIQUE, persona["scenario"]
             assert m.voter is not None and m.voter.code == persona["register_code"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.integers(min_value=0), bit=st.integers(0, 7))
+def test_any_flipped_bit_is_refused(built: Built, tmp_path: Path, position: int, bit: int) -> None:
+    data = bytearray(built.package.read_bytes())
+    data[position % len(data)] ^= 1 << bit
+    bad = tmp_path / "flipped.pkg"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(PackageError):
+        verify_package(bad, built.pubkey)
