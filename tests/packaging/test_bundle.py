@@ -199,3 +199,85 @@ def test_bundle_builds_a_package_and_starts_the_qt_kiosk(bundle: BundleRun, tmp_
     assert alive, f"the kiosk exited by itself ({proc.returncode}): {err[-3000:]}"
     assert ledger.exists(), "the kiosk did not open its ledger"
     assert "Could not load the Qt platform plugin" not in err and "Traceback" not in err, err[-3000:]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def scratch_database(pg_dsn: str) -> Iterator[str]:
+    """A database of its own on the test PostgreSQL (other tests use the default one), dropped afterwards."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"uketsuke_bundle_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(pg_dsn)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_bundle_runs_the_tls_server_on_postgresql_and_its_selftest_reaches_it(
+    bundle: BundleRun, scratch_database: str, tmp_path: Path
+) -> None:
+    """The committee's path, all from the bundle: CA and certificates, the server on PostgreSQL over mutual TLS, and a
+    terminal's selftest that reaches it with its kiosk certificate and the same package."""
+    import socket
+    import time
+
+    assert bundle.proc.returncode == 0, bundle.proc.stdout[-2000:]
+    demo, sample = bundle.out / "demo", bundle.out / "demo" / "sample"
+    package, pubkey = demo / "election.pkg", sample / "committee.pub"
+    for args in (
+        ("pki", "init", "--out", "ca"),
+        ("pki", "issue-server", "--ca", "ca", "--name", "127.0.0.1", "--out", "server-tls"),
+        ("pki", "issue-kiosk", "--ca", "ca", "--kiosk-id", "E01-9", "--out", "E01-9"),
+    ):
+        out = _run(bundle, *args, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "UKETSUKE_RESOURCES", "VIRTUAL_ENV")}
+    server = subprocess.Popen(
+        [
+            *(str(bundle.exe), "server", "--package", str(package), "--pubkey", str(pubkey)),
+            *("--passphrase-file", str(sample / "passphrase.txt"), "--database", scratch_database),
+            *("--listen", f"127.0.0.1:{port}", "--tls-dir", "server-tls", "--ca", "ca", "--log-level", "warning"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert server.poll() is None, f"the bundled server exited: {server.communicate()[1][-3000:]}"
+        args = ["selftest", "--json", "--no-station", "--server", f"https://127.0.0.1:{port}", "--tls-dir", "E01-9"]
+        check = _run(bundle, *args, "--package", str(package), "--pubkey", str(pubkey), cwd=tmp_path)
+    finally:
+        server.terminate()
+        try:
+            server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+    by_key = {r["key"]: r for r in json.loads(check.stdout)["results"]}
+    assert by_key["server"]["status"] == "pass", by_key["server"]["detail"]
+    assert "same package, this terminal is kiosk 'E01-9'" in by_key["server"]["detail"]
+    assert by_key["package"]["status"] == "pass"
