@@ -465,7 +465,10 @@ def create_app(
         key = who.ledger_key
         assert key is not None
         key_hex = who.ledger_key_hex or ""
-        res = await asyncio.wrap_future(db.submit_event(lambda c: st.op_push(c, who.client_id, key, key_hex, events)))
+        # Signatures are checked here, in a worker thread, not in the writer: a big batch must not hold the write
+        # lock (SQLite has one) while claims queue behind it.
+        verified = await asyncio.to_thread(st.verify_batch, events, who.client_id, key)
+        res = await asyncio.wrap_future(db.submit_event(lambda c: st.op_push(c, who.client_id, key_hex, verified)))
         out = PushOut(
             last_seq=res.last_seq,
             last_hash=res.last_hash,

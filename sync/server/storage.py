@@ -41,8 +41,10 @@ __all__ = [
     "Database",
     "PushResult",
     "StorageError",
+    "VerifiedBatch",
     "connect",
     "parse_database_url",
+    "verify_batch",
 ]
 
 log = logging.getLogger(__name__)
@@ -278,18 +280,44 @@ def _generation(conn: Conn, election: str, voter: str) -> int:
 
 
 def op_claim(conn: Conn, kiosk_id: str, req: ClaimRequest) -> ClaimResult:
-    """Claim (election, voter) by primary-key insert; the database, not a prior read, decides who wins."""
-    gen = _generation(conn, req.election, req.voter)
+    """Claim (election, voter) by primary-key insert; the database, not a prior read, decides who wins.
+
+    The live generation is computed inside the INSERT itself, so a winner costs one statement and a loser two.
+    """
     won = conn.execute(
         "INSERT INTO claims (election, voter, gen, event_id, kiosk_id, station_id, kind, at, source, claimed_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', ?) ON CONFLICT DO NOTHING RETURNING gen",
-        (req.election, req.voter, gen, req.event_id, kiosk_id, req.station_id, req.kind, req.at, utc_now()),
+        "SELECT ?, ?, (SELECT COUNT(*) FROM releases WHERE election = ? AND voter = ?), ?, ?, ?, ?, ?, 'online', ? "
+        "ON CONFLICT DO NOTHING RETURNING gen",
+        (
+            req.election,
+            req.voter,
+            req.election,
+            req.voter,
+            req.event_id,
+            kiosk_id,
+            req.station_id,
+            req.kind,
+            req.at,
+            utc_now(),
+        ),
     ).fetchone()
-    holder = _claim_holder(conn, req.election, req.voter, gen)
-    if holder is None:  # cannot happen: we either inserted it or lost to a committed row
-        raise StorageError(f"claim {req.election}/{req.voter}: no holder after insert")
+    if won is not None:
+        return ClaimResult(
+            True,
+            {
+                "event_id": req.event_id,
+                "kiosk_id": kiosk_id,
+                "station_id": req.station_id,
+                "kind": req.kind,
+                "at": req.at,
+                "source": "online",
+            },
+        )
+    holder = _claim_holder(conn, req.election, req.voter, _generation(conn, req.election, req.voter))
+    if holder is None:  # cannot happen: we lost to a row that is committed or ours to see
+        raise StorageError(f"claim {req.election}/{req.voter}: no holder after a refused insert")
     # A retry of our own claim (the first answer was lost) is still ours.
-    return ClaimResult(accepted=won is not None or holder["event_id"] == req.event_id, holder=holder)
+    return ClaimResult(accepted=holder["event_id"] == req.event_id, holder=holder)
 
 
 def _kiosk_row(
@@ -398,14 +426,44 @@ def _apply_void(conn: Conn, target: str, void_event_id: str, now: str) -> None:
         break
 
 
-def op_push(
-    conn: Conn, kiosk_id: str, ledger_key: Ed25519PublicKey, ledger_key_hex: str, events: Sequence[Any]
-) -> PushResult:
-    """Verify and store one batch of a kiosk's sealed events, in chain order, stopping at the first refusal.
+@dataclass(frozen=True, slots=True)
+class VerifiedBatch:
+    """A pushed batch after the checks that need no database: parsed, hash, signature and body verified.
 
-    Everything is checked before anything is written: the kiosk id of the certificate, contiguous seq, the hash link,
-    hash and signature, and that the event id is new (a replay otherwise). A retry of events already stored is
-    acknowledged (idempotent). A refusal is recorded with its reason; the accepted prefix is kept.
+    ``events`` is the verified prefix; ``rejected_seq``/``reason`` describe the first event that failed, if any.
+    Done outside the writer (``verify_batch``), so the signature work of a big batch never holds the write lock.
+    """
+
+    events: list[tuple[SealedEvent, Event]]
+    rejected_seq: int | None = None
+    reason: str | None = None
+
+
+def verify_batch(events: Sequence[Any], kiosk_id: str, ledger_key: Ed25519PublicKey) -> VerifiedBatch:
+    """Parse and verify each event (its kiosk is the certificate's, hash, Ed25519 signature, fields), in order."""
+    ok: list[tuple[SealedEvent, Event]] = []
+    for raw in events:
+        try:
+            se = SealedEvent.from_dict(raw)
+        except ChainError as exc:
+            return VerifiedBatch(ok, None, str(exc))
+        if se.kiosk_id != kiosk_id:
+            reason = f"seq {se.seq}: event names kiosk {se.kiosk_id!r} but the certificate is kiosk {kiosk_id!r}"
+            return VerifiedBatch(ok, se.seq, reason)
+        try:
+            ev = verify_sealed(se, ledger_key)
+        except ChainError as exc:
+            return VerifiedBatch(ok, se.seq, f"tampered: {exc}")
+        ok.append((se, ev))
+    return VerifiedBatch(ok)
+
+
+def op_push(conn: Conn, kiosk_id: str, ledger_key_hex: str, batch: VerifiedBatch) -> PushResult:
+    """Store one verified batch of a kiosk's events, in chain order, stopping at the first refusal.
+
+    Checked here, against the stored chain: the certificate's kiosk id, contiguous seq, the hash link, and that the
+    event id is new (a replay otherwise). A retry of events already stored is acknowledged (idempotent). A refusal —
+    from here or from ``verify_batch`` — is recorded with its reason; the accepted prefix is kept.
     """
     now = utc_now()
     state = _kiosk_row(conn, kiosk_id, ledger_key_hex, now, register=False)
@@ -414,23 +472,16 @@ def op_push(
         return PushResult(0, GENESIS, reason=state)
     stored_seq, stored_hash = state if state is not None else (0, GENESIS)
     res = PushResult(stored_seq, stored_hash)
-    parsed: list[SealedEvent] = []
-    for raw in events:
-        try:
-            parsed.append(SealedEvent.from_dict(raw))
-        except ChainError as exc:
-            res.reason = str(exc)
-            break
+    parsed = batch.events
     # Two queries answer every duplicate and replay question of the batch.
-    old = [se.seq for se in parsed if se.seq <= stored_seq]
+    old = [se.seq for se, _ in parsed if se.seq <= stored_seq]
     existing: dict[int, str] = {}
     if old:
         rows = conn.execute(
             "SELECT seq, hash FROM events WHERE kiosk_id = ? AND seq >= ? AND seq <= ?", (kiosk_id, min(old), max(old))
         ).fetchall()
         existing = {int(q): str(h) for q, h in rows}
-    # Bodies are not validated yet (verify_sealed does that below): read the ids defensively.
-    fresh_ids = [str(se.body.get("event_id")) for se in parsed if se.seq > stored_seq and se.body.get("event_id")]
+    fresh_ids = [ev.event_id for se, ev in parsed if se.seq > stored_seq]
     taken: dict[str, tuple[str, int]] = {}
     if fresh_ids:
         frag, params = conn.in_list(fresh_ids)
@@ -442,7 +493,7 @@ def op_push(
     accepted: list[tuple[SealedEvent, Event]] = []
     in_batch: dict[int, str] = {}
     ids_in_batch: dict[str, int] = {}
-    for se in parsed:
+    for se, ev in parsed:
         reason = None
         if se.kiosk_id != kiosk_id:
             reason = f"seq {se.seq}: event names kiosk {se.kiosk_id!r} but the certificate is kiosk {kiosk_id!r}"
@@ -456,16 +507,11 @@ def op_push(
         elif se.prev_hash != last_hash:
             reason = f"chain broken: prev_hash of seq {se.seq} does not match seq {last_seq}"
         else:
-            try:
-                ev = verify_sealed(se, ledger_key)
-            except ChainError as exc:
-                reason = f"tampered: {exc}"
-            else:
-                prior = taken.get(se.event_id) or (
-                    (kiosk_id, ids_in_batch[se.event_id]) if se.event_id in ids_in_batch else None
-                )
-                if prior is not None:
-                    reason = f"replay: event {se.event_id} is already recorded as kiosk {prior[0]} seq {prior[1]}"
+            prior = taken.get(se.event_id) or (
+                (kiosk_id, ids_in_batch[se.event_id]) if se.event_id in ids_in_batch else None
+            )
+            if prior is not None:
+                reason = f"replay: event {se.event_id} is already recorded as kiosk {prior[0]} seq {prior[1]}"
         if reason is not None:
             res.rejected_seq, res.reason = se.seq, reason
             break
@@ -473,6 +519,8 @@ def op_push(
         in_batch[se.seq] = se.hash
         ids_in_batch[se.event_id] = se.seq
         last_seq, last_hash = se.seq, se.hash
+    else:
+        res.rejected_seq, res.reason = batch.rejected_seq, batch.reason
     if accepted:
         conn.executemany(
             "INSERT INTO events (event_id, kiosk_id, seq, type, election, voter, station_id, at, hash, target, sealed, "

@@ -52,7 +52,8 @@ class Kiosk:
 def push(db: st.Database, k: Kiosk, events: list[SealedEvent] | list[dict[str, Any]]) -> st.PushResult:
     wire = [e.to_dict() if isinstance(e, SealedEvent) else e for e in events]
     pub = k.key.public_key()
-    return db.submit_event(lambda c: st.op_push(c, k.id, pub, k.key_hex, wire)).result(30)
+    verified = st.verify_batch(wire, k.id, pub)
+    return db.submit_event(lambda c: st.op_push(c, k.id, k.key_hex, verified)).result(30)
 
 
 def claim(db: st.Database, kiosk_id: str, ev: Event) -> st.ClaimResult:
