@@ -1,16 +1,16 @@
 """The election committee's endpoints on the tally server, and the queries behind them.
 
-Everything here answers to a *committee* client certificate only (a kiosk certificate is refused with 403 and the
-refusal recorded): every kiosk's state, live turnout by station and reporting time, early voting by day and 事由,
+Everything here answers to a *committee* client certificate only (a kiosk certificate is refused
+with 403): every kiosk's state, live turnout by station and reporting time, early voting by day and 事由,
 duplicate attempts the server stopped online (claims refused as already voted) and conflicts found after offline
 work — each with both events and the committee's resolution notes — the void and override log, and, for one voter,
 who viewed their record and when (the Estonian principle; the committee's own lookup is recorded as well).
 
-The queries aggregate in the database (one pass over the day's check-ins, grouped by election, station, time bucket
-and sex) so a report over a million check-ins does not ship a million rows to Python. Two facts are not columns of
-``events``: the check-in kind (early/day/absentee) and the 宣誓書 事由 live in the sealed JSON, so only the early
-period's check-ins (and, per early voter, one declaration found by index) are parsed. The voter's sex comes from the
-register, loaded once into ``voter_sex`` (register key → M/F; nothing else of the register is stored).
+The counts aggregate in the database over narrow per-event facts (``checkin_facts``, ``declaration_facts``: an
+insert trigger of migration 2 copies election, station, voter, JST day and second, kind, sex and 事由 out of each
+sealed event when it arrives), so a report over a million check-ins neither scans the wide ``events`` rows nor parses
+JSON per row, and ships grouped rows — not a million rows — to Python. The voter's sex comes from the register,
+loaded once into ``voter_sex`` (register key → M/F; nothing else of the register is stored).
 
 A voter is counted once per election, at their first standing (not voided) check-in. Standing duplicates can only
 be conflicts (the claim lets one through), so the set-wise counts are corrected by the few conflict events.
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ballots.events import CheckInKind, EventType
@@ -40,7 +40,6 @@ from sync.server import storage as st
 __all__ = [
     "ONLINE_WITHIN_S",
     "TimeBuckets",
-    "early_buckets",
     "install",
     "load_voter_sexes",
     "op_claim_recorded",
@@ -72,13 +71,6 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _json_at(conn: st.Conn, alias: str, *path: str) -> str:
-    """SQL for one value inside a stored sealed event's JSON (``sealed`` column of ``alias``)."""
-    if conn.dialect == "sqlite":
-        return f"json_extract({alias}.sealed, '$.{'.'.join(path)}')"
-    return f"({alias}.sealed::json #>> '{{{','.join(path)}}}')"
-
-
 def _not_voided(alias: str) -> str:
     return f"NOT EXISTS (SELECT 1 FROM events v WHERE v.target = {alias}.event_id AND v.type = '{_VOID}')"
 
@@ -97,13 +89,6 @@ class TimeBuckets:
     bounds: tuple[datetime, ...]
     labels: tuple[str, ...]
 
-    def case_sql(self, column: str) -> tuple[str, list[str]]:
-        """``CASE WHEN column <= ? THEN 0 … ELSE n END`` with its parameters."""
-        if not self.bounds:
-            return "0", []
-        whens = " ".join(f"WHEN {column} <= ? THEN {i}" for i in range(len(self.bounds)))
-        return f"CASE {whens} ELSE {len(self.bounds)} END", [_iso(b) for b in self.bounds]
-
 
 def turnout_buckets(day: date, times: Sequence[time]) -> TimeBuckets:
     """Buckets of a JST day ending at every whole hour and at each reporting time (e.g. 19:30), so the published
@@ -114,17 +99,6 @@ def turnout_buckets(day: date, times: Sequence[time]) -> TimeBuckets:
     bounds = tuple(sorted(ends))
     labels = (*(f"{b:%H:%M}" for b in bounds), "24:00")
     return TimeBuckets(start, start + timedelta(days=1), bounds, labels)
-
-
-def early_buckets(first: date, election_day: date) -> TimeBuckets:
-    """One bucket per JST day from ``first`` to the eve of ``election_day``, labelled with the ISO date."""
-    start = datetime(first.year, first.month, first.day, tzinfo=JST)
-    end = datetime(election_day.year, election_day.month, election_day.day, tzinfo=JST)
-    days = max(0, (election_day - first).days)
-    # "<= next midnight" would put a check-in at exactly 00:00:00.000000 on the previous day: end just before it.
-    bounds = tuple(start + timedelta(days=i + 1) - timedelta(microseconds=1) for i in range(days - 1))
-    labels = tuple((first + timedelta(days=i)).isoformat() for i in range(max(days, 1)))
-    return TimeBuckets(start, end, bounds, labels)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -175,6 +149,11 @@ def load_voter_sexes(conn: st.Conn, sexes: Iterable[tuple[str, str]], package_ha
             "INSERT INTO voter_sex (voter, sex) VALUES (?, ?) ON CONFLICT (voter) DO UPDATE SET sex = excluded.sex",
             rows[i : i + 10_000],
         )
+    # Check-ins that arrived before the register was loaded carry no sex yet.
+    conn.execute(
+        "UPDATE checkin_facts SET sex = (SELECT s.sex FROM voter_sex s WHERE s.voter = checkin_facts.voter) "
+        "WHERE sex IS NULL"
+    )
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('voter_sex', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (package_hash,),
@@ -274,11 +253,9 @@ def _standing_extras(conn: st.Conn) -> list[_Extra]:
     if not ids:
         return []
     frag, params = conn.in_list(sorted(ids))
-    kind = _json_at(conn, "e", "event", "data", "kind")
     rows = conn.execute(
-        f"SELECT e.event_id, e.election, e.voter, e.station_id, e.at, COALESCE(s.sex, ''), {kind} "
-        f"FROM events e LEFT JOIN voter_sex s ON s.voter = e.voter "
-        f"WHERE e.type = '{_CHECK_IN}' AND e.event_id {frag} AND {_not_voided('e')}",
+        "SELECT f.event_id, f.election, f.voter, f.station_id, f.at, COALESCE(f.sex, ''), f.kind "
+        f"FROM checkin_facts f WHERE f.event_id {frag} AND {_not_voided('f')}",
         params,
     ).fetchall()
     by_claim: dict[tuple[str, str], list[_Extra]] = defaultdict(list)
@@ -303,15 +280,21 @@ def _bucket_of(buckets: TimeBuckets, at: str) -> int | None:
 
 def read_turnout(conn: st.Conn, day: date, times: Sequence[time]) -> dict[str, Any]:
     """Voters per (election, station, time bucket, sex) on JST ``day``: one grouped pass over the day's standing
-    check-ins, then the conflicts' extra check-ins taken off. Rows: [election, station, bucket, sex, count]."""
+    check-in facts, then the conflicts' extra check-ins taken off. Rows: [election, station, bucket, sex, count]."""
     buckets = turnout_buckets(day, times)
-    case, case_params = buckets.case_sql("e.at")
+    start = buckets.start
+    # Buckets by JST second of day (the facts' column): a number comparison per boundary, not a time parse per row.
+    seconds = [(b - start).total_seconds() for b in buckets.bounds]
+    case = (
+        "CASE "
+        + " ".join(f"WHEN f.jst_second <= ? THEN {i}" for i in range(len(seconds)))
+        + f" ELSE {len(seconds)} END"
+    )
     rows = conn.execute(
-        f"SELECT e.election, e.station_id, {case} AS b, COALESCE(s.sex, '') AS sx, COUNT(*) "
-        f"FROM events e LEFT JOIN voter_sex s ON s.voter = e.voter "
-        f"WHERE e.type = '{_CHECK_IN}' AND e.at >= ? AND e.at < ? AND {_not_voided('e')} "
-        f"GROUP BY e.election, e.station_id, b, sx",
-        (*case_params, _iso(buckets.start), _iso(buckets.end)),
+        f"SELECT f.election, f.station_id, {case} AS b, COALESCE(f.sex, '') AS sx, COUNT(*) "
+        f"FROM checkin_facts f WHERE f.jst_day = ? AND {_not_voided('f')} "
+        f"GROUP BY f.election, f.station_id, b, sx",
+        (*seconds, day.isoformat()),
     ).fetchall()
     counts: dict[tuple[str, str, int, str], int] = {
         (str(r[0]), str(r[1]), int(r[2]), str(r[3])): int(r[4]) for r in rows
@@ -330,42 +313,42 @@ def read_turnout(conn: st.Conn, day: date, times: Sequence[time]) -> dict[str, A
 
 def read_early(conn: st.Conn, definition: ElectionDefinition) -> dict[str, Any]:
     """Early voters per (election, JST day, sex, 事由) before election day. The 事由 is that of the voter's latest
-    standing 宣誓書 at or before the check-in ('' when none). Rows: [election, day index, sex, reason, count]."""
-    firsts = [e.early_voting_start for e in definition.elections]
-    firsts += [s.early_from for s in definition.stations if s.early_from is not None]
-    first = min(firsts, default=definition.election_day)
-    buckets = early_buckets(first, definition.election_day)
-    case, case_params = buckets.case_sql("e.at")
-    kind = _json_at(conn, "e", "event", "data", "kind")
-    reason = _json_at(conn, "d", "event", "data", "reason")
+    standing 宣誓書 at or before the check-in ('' when none). Rows: [election, day index, sex, reason, count] with
+    ``labels`` the ISO days."""
     decl = (
-        f"(SELECT {reason} FROM events d WHERE d.voter = e.voter AND d.type = '{_DECLARATION}' AND d.at <= e.at "
+        "(SELECT d.reason FROM declaration_facts d WHERE d.voter = f.voter AND d.at <= f.at "
         f"AND {_not_voided('d')} ORDER BY d.at DESC LIMIT 1)"
     )
     rows = conn.execute(
-        f"SELECT e.election, {case} AS b, COALESCE(s.sex, '') AS sx, {decl} AS r, COUNT(*) "
-        f"FROM events e LEFT JOIN voter_sex s ON s.voter = e.voter "
-        f"WHERE e.type = '{_CHECK_IN}' AND e.at >= ? AND e.at < ? AND {kind} = ? AND {_not_voided('e')} "
-        f"GROUP BY e.election, b, sx, r",
-        (*case_params, _iso(buckets.start), _iso(buckets.end), _EARLY),
+        f"SELECT f.election, f.jst_day, COALESCE(f.sex, '') AS sx, {decl} AS r, COUNT(*) "
+        f"FROM checkin_facts f WHERE f.kind = ? AND f.jst_day < ? AND {_not_voided('f')} "
+        f"GROUP BY f.election, f.jst_day, sx, r",
+        (_EARLY, definition.election_day.isoformat()),
     ).fetchall()
-    counts: dict[tuple[str, int, str, str], int] = defaultdict(int)
-    for e, b, sx, r, n in rows:
-        counts[(str(e), int(b), str(sx), "" if r is None else str(r))] += int(n)
+    counts: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for e, day, sx, r, n in rows:
+        counts[(str(e), str(day), str(sx), "" if r is None else str(r))] += int(n)
     for x in _standing_extras(conn):
-        b = _bucket_of(buckets, x.at)
-        if b is None or x.kind != _EARLY:
+        day = _iso_day(x.at)
+        if x.kind != _EARLY or day >= definition.election_day.isoformat():
             continue
         found = conn.execute(
-            f"SELECT {reason} FROM events d WHERE d.voter = ? AND d.type = '{_DECLARATION}' AND d.at <= ? "
-            f"AND {_not_voided('d')} ORDER BY d.at DESC LIMIT 1",
+            f"SELECT d.reason FROM declaration_facts d WHERE d.voter = ? AND d.at <= ? AND {_not_voided('d')} "
+            "ORDER BY d.at DESC LIMIT 1",
             (x.voter, x.at),
         ).fetchone()
-        counts[(x.election, b, x.sex, "" if found is None or found[0] is None else str(found[0]))] -= 1
+        counts[(x.election, day, x.sex, "" if found is None or found[0] is None else str(found[0]))] -= 1
+    labels = sorted({day for (_e, day, _s, _r), n in counts.items() if n})
+    index = {d: i for i, d in enumerate(labels)}
     return {
-        "labels": list(buckets.labels),
-        "rows": [[e, b, sx, r, n] for (e, b, sx, r), n in sorted(counts.items()) if n],
+        "labels": labels,
+        "rows": [[e, index[d], sx, r, n] for (e, d, sx, r), n in sorted(counts.items()) if n],
     }
+
+
+def _iso_day(at: str) -> str:
+    """JST calendar day (ISO) of a stored UTC instant."""
+    return datetime.fromisoformat(at).astimezone(JST).date().isoformat()
 
 
 def _details(conn: st.Conn, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -551,6 +534,15 @@ def install(app: FastAPI) -> None:
     async def read(fn: Any) -> Any:
         return await asyncio.wrap_future(srv().db.read(fn))
 
+    async def read_json(fn: Any) -> Response:
+        # Large answers (50,000 turnout groups for 500 stations) are encoded in the reader thread, straight to JSON:
+        # FastAPI's response validation of plain dicts would cost more than the query.
+        def run(c: st.Conn) -> bytes:
+            return json.dumps(fn(c), ensure_ascii=False, separators=(",", ":")).encode()
+
+        body = await asyncio.wrap_future(srv().db.read(run))
+        return Response(body, media_type="application/json")
+
     async def ensure_sexes() -> None:
         # The register's sexes are written once, on the first committee request, by the event writer.
         if sexes_ready[0]:
@@ -596,11 +588,10 @@ def install(app: FastAPI) -> None:
         }
 
     @router.get("/stations")
-    async def stations(who: Committee) -> list[dict[str, Any]]:
+    async def stations(who: Committee) -> Response:
         """Every kiosk's state and every station without a kiosk."""
         d = srv().package.definition
-        result: list[dict[str, Any]] = await read(lambda c: read_stations(c, d, datetime.now(UTC)))
-        return result
+        return await read_json(lambda c: read_stations(c, d, datetime.now(UTC)))
 
     def _day(day: date | None) -> date:
         if day is not None:
@@ -610,45 +601,47 @@ def install(app: FastAPI) -> None:
     @router.get("/turnout")
     async def turnout(
         who: Committee, day: Annotated[date | None, Query(description="JST day; default today")] = None
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Voters by election, station, time bucket and sex on one day."""
         await ensure_sexes()
         the_day, times = _day(day), srv().package.definition.hourly_times
-        result: dict[str, Any] = await read(lambda c: read_turnout(c, the_day, times))
-        return result
+        return await read_json(lambda c: read_turnout(c, the_day, times))
 
     @router.get("/overview")
     async def overview(
         who: Committee, day: Annotated[date | None, Query(description="JST day; default today")] = None
-    ) -> dict[str, Any]:
+    ) -> Response:
         """What the live view refreshes: stations and the day's turnout, with the server time."""
         await ensure_sexes()
         d = srv().package.definition
         the_day = _day(day)
-        stations_f = srv().db.read(lambda c: read_stations(c, d, datetime.now(UTC)))
-        turnout_f = srv().db.read(lambda c: read_turnout(c, the_day, d.hourly_times))
-        st_rows, tt = await asyncio.gather(asyncio.wrap_future(stations_f), asyncio.wrap_future(turnout_f))
-        return {"server_time": st.utc_now(), "stations": st_rows, "turnout": tt}
+
+        def both(c: st.Conn) -> dict[str, Any]:
+            now = datetime.now(UTC)
+            return {
+                "server_time": _iso(now),
+                "stations": read_stations(c, d, now),
+                "turnout": read_turnout(c, the_day, d.hourly_times),
+            }
+
+        return await read_json(both)
 
     @router.get("/early")
-    async def early(who: Committee) -> dict[str, Any]:
+    async def early(who: Committee) -> Response:
         """Early voters by election, day, sex and 事由."""
         await ensure_sexes()
         d = srv().package.definition
-        result: dict[str, Any] = await read(lambda c: read_early(c, d))
-        return result
+        return await read_json(lambda c: read_early(c, d))
 
     @router.get("/duplicates")
-    async def duplicates(who: Committee) -> dict[str, Any]:
+    async def duplicates(who: Committee) -> Response:
         """Claims refused as already voted, and conflicts, with both events and notes."""
-        result: dict[str, Any] = await read(read_duplicates)
-        return result
+        return await read_json(read_duplicates)
 
     @router.get("/voids")
-    async def voids(who: Committee) -> list[dict[str, Any]]:
+    async def voids(who: Committee) -> Response:
         """The void and override log."""
-        result: list[dict[str, Any]] = await read(read_voids)
-        return result
+        return await read_json(read_voids)
 
     @router.post("/access")
     async def access(body: AccessIn, who: Committee) -> dict[str, Any]:

@@ -72,8 +72,16 @@ _INITIAL = _both(
 
 # The committee's records (sync.server.committee): claims refused as already voted (the online duplicate attempts),
 # resolution notes and the committee's own lookups of a voter (insert-only, with who and when), the register's sex per
-# voter for the 男/女 counts, and the indexes the committee queries need.
-_COMMITTEE = _both(
+# voter for the 男/女 counts, and narrow per-event facts for the committee's counts. Why facts tables: a count over a
+# million check-ins must not scan the wide ``events`` rows (the sealed JSON is most of each row) nor parse JSON per
+# row, so an insert trigger copies what the counts need — election, station, voter, JST day and second of day, kind,
+# sex, 事由 — once, when the event arrives. Stored times are canonical UTC text (Event.to_dict), and JST is UTC + 9 h,
+# so the JST second of day comes from the text: ((hh + 9) mod 24) * 3600 + mm * 60 + ss.ffffff.
+_JST_SECOND = (
+    "((CAST(substr(NEW.at, 12, 2) AS INTEGER) + 9) - 24 * ((CAST(substr(NEW.at, 12, 2) AS INTEGER) + 9) / 24)) * 3600"
+    " + CAST(substr(NEW.at, 15, 2) AS INTEGER) * 60 + CAST(substr(NEW.at, 18, 9) AS DOUBLE PRECISION)"
+)
+_COMMITTEE_TABLES = (
     """CREATE TABLE claim_refusals (
         id {serial}, refused_at TEXT NOT NULL, election TEXT NOT NULL, voter TEXT NOT NULL, event_id TEXT NOT NULL,
         kiosk_id TEXT NOT NULL, station_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
@@ -89,9 +97,51 @@ _COMMITTEE = _both(
     "CREATE TABLE voter_sex (voter TEXT PRIMARY KEY, sex TEXT NOT NULL)",
     "CREATE INDEX events_voter ON events (voter, type, at)",
     "CREATE INDEX events_type_at ON events (type, at)",
+    """CREATE TABLE checkin_facts (
+        event_id TEXT PRIMARY KEY, election TEXT NOT NULL, voter TEXT NOT NULL, station_id TEXT NOT NULL,
+        at TEXT NOT NULL, jst_day TEXT NOT NULL, jst_second DOUBLE PRECISION NOT NULL, kind TEXT, sex TEXT)""",
+    "CREATE INDEX checkin_facts_day ON checkin_facts (jst_day)",
+    "CREATE INDEX checkin_facts_voter ON checkin_facts (voter)",
+    """CREATE TABLE declaration_facts (
+        event_id TEXT PRIMARY KEY, voter TEXT NOT NULL, at TEXT NOT NULL, reason TEXT)""",
+    "CREATE INDEX declaration_facts_voter ON declaration_facts (voter, at)",
+)
+_FACT_VALUES = (
+    "VALUES (NEW.event_id, NEW.election, NEW.voter, NEW.station_id, NEW.at, {day}, " + _JST_SECOND + ", {kind}, "
+    "(SELECT sex FROM voter_sex WHERE voter = NEW.voter))"
+)
+_CHECKIN_INSERT = (
+    "INSERT INTO checkin_facts (event_id, election, voter, station_id, at, jst_day, jst_second, kind, sex) "
+    + _FACT_VALUES
+)
+_DECLARATION_INSERT = (
+    "INSERT INTO declaration_facts (event_id, voter, at, reason) VALUES (NEW.event_id, NEW.voter, NEW.at, {reason})"
+)
+_COMMITTEE_SQLITE = (
+    *_both(*_COMMITTEE_TABLES)[0],
+    "CREATE TRIGGER events_checkin_facts AFTER INSERT ON events WHEN NEW.type = 'check_in' BEGIN "
+    + _CHECKIN_INSERT.format(day="date(NEW.at, '+9 hours')", kind="json_extract(NEW.sealed, '$.event.data.kind')")
+    + "; END",
+    "CREATE TRIGGER events_declaration_facts AFTER INSERT ON events WHEN NEW.type = 'declaration' BEGIN "
+    + _DECLARATION_INSERT.format(reason="CAST(json_extract(NEW.sealed, '$.event.data.reason') AS TEXT)")
+    + "; END",
+)
+_COMMITTEE_POSTGRES = (
+    *_both(*_COMMITTEE_TABLES)[1],
+    "CREATE FUNCTION committee_facts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "IF NEW.type = 'check_in' THEN "
+    + _CHECKIN_INSERT.format(
+        day="to_char(CAST(substr(NEW.at, 1, 19) AS TIMESTAMP) + INTERVAL '9 hours', 'YYYY-MM-DD')",
+        kind="(NEW.sealed::json #>> '{event,data,kind}')",
+    )
+    + "; ELSIF NEW.type = 'declaration' THEN "
+    + _DECLARATION_INSERT.format(reason="(NEW.sealed::json #>> '{event,data,reason}')")
+    + "; END IF; RETURN NULL; END $$",
+    "CREATE TRIGGER events_committee_facts AFTER INSERT ON events FOR EACH ROW "
+    "WHEN (NEW.type IN ('check_in', 'declaration')) EXECUTE FUNCTION committee_facts()",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL[0], _INITIAL[1]),
-    Migration(2, "committee records", _COMMITTEE[0], _COMMITTEE[1]),
+    Migration(2, "committee records", _COMMITTEE_SQLITE, _COMMITTEE_POSTGRES),
 )
