@@ -196,6 +196,9 @@ class KioskRuntime:
             modules.append("sync.client")
         for name in modules:
             importlib.import_module(name)
+        from ballots.fonts import register_fonts
+
+        register_fonts()  # parse the IPAex fonts now, not while the first voter's 宣誓書 is printed
 
     def start(self, passphrase: str) -> StartupInfo:
         """Open and verify the package, open the ledger, build the reception service. Blocking (desk lane)."""

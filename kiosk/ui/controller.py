@@ -8,6 +8,7 @@ input for the voter, so a double Enter cannot record twice.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -152,6 +153,10 @@ class KioskController(QObject):
             self.window.sign_in.set_station(f"{info.station_name}（{info.station_id}）　データ {info.package_short}")
             self.runtime.watch(self.bridge)
             self._render()
+            # Everything loaded so far (package, fonts, modules) lives all day: move it out of the collector's way,
+            # so full collections during reception stay short (measured: the longest UI stall halved).
+            gc.collect()
+            gc.freeze()
 
         def failed(exc: BaseException) -> None:
             self.window.unlock.set_busy(False)
