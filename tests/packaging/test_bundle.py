@@ -268,8 +268,12 @@ def test_bundle_runs_the_tls_server_on_postgresql_and_its_selftest_reaches_it(
             except OSError:
                 time.sleep(0.2)
         assert server.poll() is None, f"the bundled server exited: {server.communicate()[1][-3000:]}"
-        args = ["selftest", "--json", "--no-station", "--server", f"https://127.0.0.1:{port}", "--tls-dir", "E01-9"]
-        check = _run(bundle, *args, "--package", str(package), "--pubkey", str(pubkey), cwd=tmp_path)
+        check = _run(
+            bundle,
+            *("selftest", "--json", "--no-station", "--server", f"https://127.0.0.1:{port}", "--tls-dir", "E01-9"),
+            *("--package", str(package), "--pubkey", str(pubkey)),
+            cwd=tmp_path,
+        )
     finally:
         server.terminate()
         try:
