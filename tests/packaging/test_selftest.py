@@ -684,3 +684,20 @@ def test_configured_key_is_not_the_certificate_key(kiosk_tls: Path, tmp_path: Pa
     result = check_ledger(SelftestOptions(ledger=tmp_path / "new.db", tls_dir=kiosk_tls, ledger_key=wrong))
     assert result.status is F
     assert f"{wrong} is not the ledger key bound in" in result.detail
+
+
+def test_components_name_what_is_missing_and_what_breaks() -> None:
+    import importlib
+
+    from kiosk.selftest import check_components
+
+    def without_psycopg(name: str) -> Any:
+        if name == "psycopg":
+            raise ImportError("no pq wrapper available")
+        return importlib.import_module(name)
+
+    result = check_components(without_psycopg)
+    assert result.status is F
+    assert "psycopg (PostgreSQL storage): no pq wrapper available" in result.detail
+    assert "libpq (PostgreSQL client library)" in result.detail
+    assert check_components().status is P
