@@ -104,7 +104,7 @@ def test_kiosk_killed_during_push_loses_and_duplicates_nothing(
     kid = f"C1{tag(db_url)}"
     ledger = tmp_path / "c1.db"
     k = KioskProcess(server.url, module_pki, kid, ledger, PACKAGE.package_hash).start()
-    k.call(op="backlog", n=6000)
+    k.call(op="backlog", n=3000)
     k.call(op="start")
     # Kill as soon as the server holds part of the backlog: mid-push.
     assert wait_for(lambda: len(server_events(db_url, kid)) > 0, timeout=20, interval=0.005)
@@ -116,7 +116,7 @@ def test_kiosk_killed_during_push_loses_and_duplicates_nothing(
         assert k.call(op="state")["pending"] == 0
     finally:
         k.stop()
-    assert 0 < partial < 6000, "the kill did not land during the push"
+    assert 0 < partial < 3000, "the kill did not land during the push"
     assert_converged(db_url, kid, ledger)
 
 
@@ -128,7 +128,7 @@ def test_server_killed_during_a_batch_loses_and_duplicates_nothing(
     ledger = tmp_path / "c2.db"
     k = KioskProcess(server.url, module_pki, kid, ledger, PACKAGE.package_hash).start()
     try:
-        k.call(op="backlog", n=6000)
+        k.call(op="backlog", n=3000)
         k.call(op="start")
         assert wait_for(lambda: len(server_events(db_url, kid)) > 0, timeout=20, interval=0.005)
         server.kill()  # SIGKILL: batches in flight die with it, committed or not
@@ -138,5 +138,5 @@ def test_server_killed_during_a_batch_loses_and_duplicates_nothing(
         assert wait_for(lambda: k.call(op="state")["pending"] == 0, timeout=30)
     finally:
         k.stop()
-    assert 0 < partial < 6000, "the kill did not land during the push"
+    assert 0 < partial < 3000, "the kill did not land during the push"
     assert_converged(db_url, kid, ledger)
