@@ -20,6 +20,7 @@ nothing here talks to a server. Times are shown in JST, dates in 和暦.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,23 @@ def _req(d: Mapping[str, Any], key: str, where: str) -> Any:
     if not isinstance(d, Mapping) or key not in d:
         raise CommitteeReportError(f"{where}: '{key}' is missing")
     return d[key]
+
+
+_HHMM = re.compile(r"[0-2][0-9]:[0-5][0-9]")
+
+
+def _list(d: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = _req(d, key, where)
+    if not isinstance(value, list):
+        raise CommitteeReportError(f"{where}: '{key}' is not a list")
+    return value
+
+
+def _labels(d: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    labels = _list(d, "labels", where)
+    if not all(isinstance(x, str) for x in labels):
+        raise CommitteeReportError(f"{where}: labels must be text")
+    return tuple(labels)
 
 
 def _parse_at(text: str | None) -> datetime | None:
@@ -229,12 +247,19 @@ class TurnoutReport:
     @classmethod
     def from_json(cls, facts: CommitteeFacts, d: Mapping[str, Any]) -> TurnoutReport:
         """From ``GET /v1/committee/turnout`` (or ``overview['turnout']``)."""
-        labels = tuple(str(x) for x in _req(d, "labels", "turnout"))
+        labels = _labels(d, "turnout")
+        if any(not _HHMM.fullmatch(x) for x in labels):
+            raise CommitteeReportError("turnout: labels must be HH:MM")
         rows = []
-        for i, r in enumerate(_req(d, "rows", "turnout")):
-            if len(r) != 5 or not (0 <= int(r[2]) < len(labels)):
+        for i, r in enumerate(_list(d, "rows", "turnout")):
+            try:
+                ok = isinstance(r, list) and len(r) == 5 and 0 <= int(r[2]) < len(labels)
+                row = (str(r[0]), str(r[1]), int(r[2]), str(r[3]), int(r[4])) if ok else None
+            except (TypeError, ValueError):
+                row = None
+            if row is None:
                 raise CommitteeReportError(f"turnout: rows[{i}] is not [election, station, bucket, sex, count]")
-            rows.append((str(r[0]), str(r[1]), int(r[2]), str(r[3]), int(r[4])))
+            rows.append(row)
         try:
             day = date.fromisoformat(str(_req(d, "day", "turnout")))
         except ValueError:
@@ -343,12 +368,22 @@ class EarlyReport:
     @classmethod
     def from_json(cls, facts: CommitteeFacts, d: Mapping[str, Any]) -> EarlyReport:
         """From ``GET /v1/committee/early``."""
-        labels = tuple(str(x) for x in _req(d, "labels", "early"))
+        labels = _labels(d, "early")
+        for x in labels:
+            try:
+                date.fromisoformat(x)
+            except ValueError:
+                raise CommitteeReportError(f"early: label {x!r} is not YYYY-MM-DD") from None
         rows = []
-        for i, r in enumerate(_req(d, "rows", "early")):
-            if len(r) != 5 or not (-1 <= int(r[1]) < len(labels)):
+        for i, r in enumerate(_list(d, "rows", "early")):
+            try:
+                ok = isinstance(r, list) and len(r) == 5 and 0 <= int(r[1]) < len(labels)
+                row = (str(r[0]), int(r[1]), str(r[2]), str(r[3]), int(r[4])) if ok else None
+            except (TypeError, ValueError):
+                row = None
+            if row is None:
                 raise CommitteeReportError(f"early: rows[{i}] is not [election, day, sex, reason, count]")
-            rows.append((str(r[0]), int(r[1]), str(r[2]), str(r[3]), int(r[4])))
+            rows.append(row)
         return cls(facts, labels, tuple(rows))
 
     @staticmethod
