@@ -287,7 +287,7 @@ class _Server:
         self.elections = {e.id for e in package.definition.elections}
         self.stations = {s.id for s in package.definition.stations}
         register = getattr(package, "register", None)
-        self._by_code = getattr(register, "by_code", None)
+        self._by_code: Callable[[str], Any] | None = getattr(register, "by_code", None)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._changed = asyncio.Event()
         self.head = 0
@@ -332,6 +332,20 @@ class _Server:
         except ValueError:
             raise _Refusal(401, "demo ledger key is not 32 bytes of hex") from None
         return ClientIdentity(client_id=kiosk[:64], role=CertRole.KIOSK, serial=0, ledger_key=pub)
+
+    def known_voter(self, code: str) -> bool:
+        """True if the register has ``code`` (always true when the package carries no register, as in tests)."""
+        if self._by_code is None:
+            return True
+        try:
+            return self._by_code(code) is not None
+        except (KeyError, LookupError, ValueError):
+            return False
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Called at start-up, on the serving loop: long-poll wake-ups are scheduled onto it."""
+        self.loop = loop
+        self._changed = asyncio.Event()
 
     # -- rejections ------------------------------------------------------------------------------------------------
     async def record_rejection(self, stage: str, client_id: str | None, peer: str | None, reason: str) -> None:
@@ -417,8 +431,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        server.loop = asyncio.get_running_loop()
-        server._changed = asyncio.Event()
+        server.bind_loop(asyncio.get_running_loop())
         server.head = await asyncio.wrap_future(db.read(st.read_head))
         db.add_commit_listener(server.on_commit)
         yield
@@ -444,7 +457,7 @@ def create_app(
             raise HTTPException(422, f"election {body.election!r} is not in the election package")
         if body.station_id not in server.stations:
             raise HTTPException(422, f"station {body.station_id!r} is not in the election package")
-        if server._by_code is not None and not _known_voter(server._by_code, body.voter):
+        if not server.known_voter(body.voter):
             raise HTTPException(422, f"voter {body.voter} is not in the register")
         req = st.ClaimRequest(body.election, body.voter, body.event_id, body.station_id, body.kind.value, body.at)
         res = await asyncio.wrap_future(db.submit_claim(lambda c: committee.op_claim_recorded(c, who.client_id, req)))
@@ -569,10 +582,3 @@ def create_app(
     wrapped = _AuthMiddleware(app, server)
     wrapped.state = app.state  # type: ignore[attr-defined]  # let the runner reach the server object
     return wrapped
-
-
-def _known_voter(by_code: Callable[[str], Any], code: str) -> bool:
-    try:
-        return by_code(code) is not None
-    except (KeyError, LookupError, ValueError):
-        return False

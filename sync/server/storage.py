@@ -20,9 +20,7 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -957,10 +955,6 @@ class Database:
         """Blocking read (for tests and the command line)."""
         return self.read(fn).result()
 
-    def writer_stats(self) -> dict[str, float]:
-        """Operations per committed transaction, per writer (how well group commit batches)."""
-        return {w.name: (w.operations / w.batches if w.batches else 0.0) for w in self._writers}
-
     def close(self) -> None:
         """Finish queued work, stop the writers and close every connection."""
         if self._closed:
@@ -977,23 +971,3 @@ class Database:
                     c.close()
                 except Exception:
                     log.debug("closing read connection failed", exc_info=True)
-
-
-@contextmanager
-def open_database(url: str, package_hash: str) -> Iterator[Database]:
-    """A Database closed on exit."""
-    db = Database(url, package_hash)
-    try:
-        yield db
-    finally:
-        db.close()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass (used by shutdown paths and tests)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
