@@ -28,24 +28,30 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _timed(cmd: list[str], repeat: int, cwd: Path) -> dict[str, float]:
-    """Wall time of ``cmd`` in ms over ``repeat`` runs (after two warm-up runs that fill the OS file cache)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "UKETSUKE_RESOURCES")}
-    for _ in range(2):
-        subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)
-        samples.append((time.perf_counter() - started) * 1000)
-        if out.returncode not in (0, 1):  # selftest exits 1 when a required item fails: still a full run
-            raise SystemExit(f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr.decode(errors='replace')}")
-    samples.sort()
+def _stats(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
     return {
         "median_ms": round(statistics.median(samples), 1),
         "p90_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 1),
         "min_ms": round(samples[0], 1),
     }
+
+
+def _timed(commands: dict[str, tuple[list[str], Path]], repeat: int) -> dict[str, dict[str, float]]:
+    """Wall time in ms of each command over ``repeat`` rounds. The commands run interleaved, one of each per round,
+    so a busy machine slows all of them alike and the ratios stay meaningful; two warm-up rounds fill the file cache."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "UKETSUKE_RESOURCES")}
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for round_no in range(repeat + 2):
+        for name, (cmd, cwd) in commands.items():
+            started = time.perf_counter()
+            out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)
+            elapsed = (time.perf_counter() - started) * 1000
+            if out.returncode not in (0, 1):  # selftest exits 1 when a required item fails: still a full run
+                raise SystemExit(f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr.decode(errors='replace')}")
+            if round_no >= 2:
+                samples[name].append(elapsed)
+    return {name: _stats(values) for name, values in samples.items()}
 
 
 def _size(bundle: Path) -> dict[str, Any]:
@@ -91,19 +97,18 @@ def main() -> None:
         run_dir = temp / "run"
         run_dir.mkdir()
         checkout = [sys.executable, "-m", "kiosk"]
-        floor = _timed([sys.executable, "-c", "pass"], args.repeat, run_dir)
-        result["python_floor"] = floor
+        result["python_floor"] = _timed({"floor": ([sys.executable, "-c", "pass"], run_dir)}, args.repeat)["floor"]
         for name, command in (
             ("version", ["--version"]),
             ("help", ["--help"]),  # imports every command module, as any command does
             ("selftest", ["selftest", "--no-station", "--json"]),
         ):
-            frozen = _timed([str(exe), *command], args.repeat, run_dir)
-            source = _timed([*checkout, *command], args.repeat, REPO)
+            timed = _timed(
+                {"bundle": ([str(exe), *command], run_dir), "checkout": ([*checkout, *command], REPO)}, args.repeat
+            )
             result[name] = {
-                "bundle": frozen,
-                "checkout": source,
-                "ratio_bundle_to_checkout": round(frozen["median_ms"] / source["median_ms"], 2),
+                **timed,
+                "ratio_bundle_to_checkout": round(timed["bundle"]["median_ms"] / timed["checkout"]["median_ms"], 2),
             }
     finally:
         shutil.rmtree(temp, ignore_errors=True)
