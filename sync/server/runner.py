@@ -65,7 +65,7 @@ def _config(
         )
     else:
         app = create_app(package, db, demo_loopback=True)
-        http = "h11"
+        http = "auto"  # httptools when installed
     config = uvicorn.Config(
         app,
         http=http,

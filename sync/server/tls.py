@@ -4,7 +4,7 @@ uvicorn 0.54 terminates TLS itself but never passes the client certificate to th
 no trace. So the server listens in plain TCP and this protocol does the handshake itself (``loop.start_tls``):
 - a refused handshake (no certificate, another CA, expired …) is reported to ``on_refused`` with the reason, so it
   can be recorded;
-- after a good handshake the connection is handed to uvicorn's h11 protocol with the peer certificate placed in the
+- after a good handshake the connection is handed to uvicorn's HTTP protocol with the peer certificate placed in the
   ASGI TLS extension (``scope["extensions"]["tls"]["client_cert_chain"]``, PEM, as the ASGI spec defines it), so the
   app takes identity from the verified certificate of *this* connection and never from anything the client says.
 """
@@ -18,7 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+try:  # httptools parses HTTP in C; h11 (pure Python) is the fallback with the same interface
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as HTTPProtocol
+except ImportError:  # pragma: no cover - httptools is a pinned dependency
+    from uvicorn.protocols.http.h11_impl import H11Protocol as HTTPProtocol  # type: ignore[assignment]
 
 __all__ = ["make_protocol_class", "server_ssl_context"]
 
@@ -111,7 +114,7 @@ def make_protocol_class(ssl_context: ssl.SSLContext, on_refused: RefusedCallback
             _loop: asyncio.AbstractEventLoop | None = None,
         ) -> None:
             self._loop = _loop or asyncio.get_event_loop()
-            self._inner = H11Protocol(config=config, server_state=server_state, app_state=app_state, _loop=self._loop)
+            self._inner = HTTPProtocol(config=config, server_state=server_state, app_state=app_state, _loop=self._loop)
             self._tasks = server_state.tasks
             self._handshake_task: asyncio.Task[None] | None = None
 
