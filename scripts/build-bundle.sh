@@ -47,7 +47,7 @@ if [ "$BUILD" -eq 1 ]; then
     tail -40 "$WORK/pyinstaller.log"; echo "build-bundle: PyInstaller failed (log: $WORK/pyinstaller.log)" >&2; exit 1
   fi
   # A command module that failed to import while collecting is only a warning to PyInstaller; make it an error.
-  if grep -E "Failed to collect submodules for '(kiosk|reader|sync|ballots)'|Hidden import '(kiosk|reader|sync|ballots)[.']" \
+  if grep -E "Failed to collect submodules for '(kiosk|reader|sync|ballots)[.']|Hidden import '(kiosk|reader|sync|ballots)[.']" \
       "$WORK/pyinstaller.log"; then
     echo "build-bundle: some of our own modules were not collected (see above)" >&2; exit 1
   fi
