@@ -417,11 +417,6 @@ class KioskRuntime:
             preview = self.preview(state.voter)
         return DeskResult(state, preview)
 
-    def state(self) -> wf.ReceptionState:
-        """The reception service's current state."""
-        state: wf.ReceptionState = self._need().reception.state
-        return state
-
     def preview(self, voter: Voter) -> Eligibility:
         """Every election's status for the voter at this station today, from own + replica check-ins."""
         session = self._need()

@@ -47,10 +47,10 @@ def _search_row(v: Any) -> SearchRow:
 
 
 class KioskController(QObject):
-    """Wires the window to the runtime. ``state_rendered(screen)`` fires after each render (tests wait on it)."""
+    """Wires the window to the runtime. ``state_rendered(screen)`` fires after each render (for tools that drive
+    the kiosk, such as a scripted demo or a recorder)."""
 
     state_rendered = Signal(str)
-    idle = Signal()
     closed = Signal()  # after shutdown: workers stopped, ledgers closed
 
     def __init__(self, window: KioskWindow, runtime: KioskRuntime, ops: BackgroundOps | None = None) -> None:
@@ -112,11 +112,6 @@ class KioskController(QObject):
         self.bridge.reader_changed.connect(lambda change: w.status.set_reader(*change))
         self.bridge.printer_changed.connect(lambda change: w.status.set_printer(*change))
         self.bridge.sync_changed.connect(self._sync_changed)
-        self.ops.busy_changed.connect(self._busy_changed)
-
-    def _busy_changed(self, running: int) -> None:
-        if running == 0:
-            self.idle.emit()
 
     def start(self) -> None:
         """Show the first screen (package unlock) and start watching the keyboard for barcode scans."""
