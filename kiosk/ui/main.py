@@ -23,11 +23,12 @@ log = logging.getLogger(__name__)
 _GUARD: RefcountGuard | None = None  # one per process, living as long as the QApplication
 
 
-def _qt_printer() -> Any:
-    """The QPrinter backend (kiosk/ui/qt_printer.py, the documents engineer's), for ``printer = "qt"``."""
+def _qt_printer(name: str | None) -> Any:
+    """The QPrinter backend (kiosk/ui/qt_printer.py), for ``printer = "qt"``; ``name`` (``--printer-queue``) picks
+    a system printer, else the default one."""
     from kiosk.ui import qt_printer
 
-    return qt_printer.QtPrinter()
+    return qt_printer.QtPrinter(printer_name=name)
 
 
 def create_kiosk(
@@ -52,7 +53,7 @@ def create_kiosk(
 def run_kiosk(config: KioskConfig, *, passphrase: str | None = None, argv: Sequence[str] | None = None) -> int:
     """Run the kiosk until the window is closed; returns the exit code."""
     app = QApplication(list(argv or sys.argv[:1]))
-    printer = _qt_printer() if config.printer is PrinterKind.QT else None
+    printer = _qt_printer(config.printer_queue) if config.printer is PrinterKind.QT else None
     runtime = build_runtime(config, printer=printer)
     _, window, controller = create_kiosk(runtime, app)
     if config.fullscreen:
