@@ -12,16 +12,12 @@ from PySide6.QtWidgets import QApplication
 from kiosk.app import KioskRuntime, build_runtime
 from kiosk.config import KioskConfig, PrinterKind
 from kiosk.ui.controller import KioskController
-from kiosk.ui.refguard import RefcountGuard
 from kiosk.ui.style import apply_style
 from kiosk.ui.window import KioskWindow
 
 __all__ = ["create_kiosk", "run_demo", "run_kiosk"]
 
 log = logging.getLogger(__name__)
-
-_GUARD: RefcountGuard | None = None  # one per process, living as long as the QApplication
-
 
 def _qt_printer(name: str | None) -> Any:
     """The QPrinter backend (kiosk/ui/qt_printer.py), for ``printer = "qt"``; ``name`` (``--printer-queue``) picks
@@ -35,13 +31,8 @@ def create_kiosk(
     runtime: KioskRuntime, app: QApplication | None = None
 ) -> tuple[QApplication, KioskWindow, KioskController]:
     """Build the window and controller on an existing (or new) QApplication; the caller shows and runs it."""
-    global _GUARD
     qapp = app or QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(qapp, QApplication)
-    if _GUARD is None:
-        # PySide6 6.12 on Python 3.11 loses a reference to None on every void Qt call (see kiosk.ui.refguard).
-        _GUARD = RefcountGuard(qapp)
-        _GUARD.start()
     apply_style(qapp)
     window = KioskWindow()
     controller = KioskController(window, runtime)
