@@ -247,16 +247,11 @@ class _Extra:
 
 def _standing_extras(conn: st.Conn) -> list[_Extra]:
     """Second and later standing check-ins of one (election, voter): only conflicts can produce them."""
-    ids = {
-        str(i) for row in conn.execute("SELECT first_event_id, second_event_id FROM conflicts").fetchall() for i in row
-    }
-    if not ids:
-        return []
-    frag, params = conn.in_list(sorted(ids))
+    # A join (by primary key) with the few conflict events: an id list would make PostgreSQL scan every fact.
     rows = conn.execute(
         "SELECT f.event_id, f.election, f.voter, f.station_id, f.at, COALESCE(f.sex, ''), f.kind "
-        f"FROM checkin_facts f WHERE f.event_id {frag} AND {_not_voided('f')}",
-        params,
+        "FROM (SELECT first_event_id AS id FROM conflicts UNION SELECT second_event_id FROM conflicts) c "
+        f"JOIN checkin_facts f ON f.event_id = c.id WHERE {_not_voided('f')}"
     ).fetchall()
     by_claim: dict[tuple[str, str], list[_Extra]] = defaultdict(list)
     for r in rows:
@@ -315,35 +310,45 @@ def read_early(conn: st.Conn, definition: ElectionDefinition) -> dict[str, Any]:
     """Early voters per (election, JST day, sex, 事由) before election day. The 事由 is that of the voter's latest
     standing 宣誓書 at or before the check-in ('' when none). Rows: [election, day index, sex, reason, count] with
     ``labels`` the ISO days."""
-    decl = (
-        "(SELECT d.reason FROM declaration_facts d WHERE d.voter = f.voter AND d.at <= f.at "
-        f"AND {_not_voided('d')} ORDER BY d.at DESC LIMIT 1)"
-    )
+    before = definition.election_day.isoformat()
     rows = conn.execute(
-        f"SELECT f.election, f.jst_day, COALESCE(f.sex, '') AS sx, {decl} AS r, COUNT(*) "
+        "SELECT f.election, f.jst_day, COALESCE(f.sex, '') AS sx, COALESCE(f.reason, '') AS r, COUNT(*) "
         f"FROM checkin_facts f WHERE f.kind = ? AND f.jst_day < ? AND {_not_voided('f')} "
-        f"GROUP BY f.election, f.jst_day, sx, r",
-        (_EARLY, definition.election_day.isoformat()),
+        "GROUP BY f.election, f.jst_day, sx, r",
+        (_EARLY, before),
     ).fetchall()
     counts: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for e, day, sx, r, n in rows:
-        counts[(str(e), str(day), str(sx), "" if r is None else str(r))] += int(n)
+        counts[(str(e), str(day), str(sx), str(r))] += int(n)
+    # The facts hold the reason of the latest 宣誓書 whether or not it was later voided: re-decide those few voters.
+    for e, day, sx, stored, voter, at in conn.execute(
+        "SELECT f.election, f.jst_day, COALESCE(f.sex, ''), COALESCE(f.reason, ''), f.voter, f.at FROM checkin_facts f "
+        f"WHERE f.kind = ? AND f.jst_day < ? AND {_not_voided('f')} AND f.voter IN ("
+        f"SELECT d.voter FROM events v JOIN declaration_facts d ON d.event_id = v.target WHERE v.type = '{_VOID}')",
+        (_EARLY, before),
+    ).fetchall():
+        counts[(str(e), str(day), str(sx), str(stored))] -= 1
+        counts[(str(e), str(day), str(sx), _standing_reason(conn, str(voter), str(at)))] += 1
     for x in _standing_extras(conn):
         day = _iso_day(x.at)
-        if x.kind != _EARLY or day >= definition.election_day.isoformat():
-            continue
-        found = conn.execute(
-            f"SELECT d.reason FROM declaration_facts d WHERE d.voter = ? AND d.at <= ? AND {_not_voided('d')} "
-            "ORDER BY d.at DESC LIMIT 1",
-            (x.voter, x.at),
-        ).fetchone()
-        counts[(x.election, day, x.sex, "" if found is None or found[0] is None else str(found[0]))] -= 1
+        if x.kind == _EARLY and day < before:
+            counts[(x.election, day, x.sex, _standing_reason(conn, x.voter, x.at))] -= 1
     labels = sorted({day for (_e, day, _s, _r), n in counts.items() if n})
     index = {d: i for i, d in enumerate(labels)}
     return {
         "labels": labels,
         "rows": [[e, index[d], sx, r, n] for (e, d, sx, r), n in sorted(counts.items()) if n],
     }
+
+
+def _standing_reason(conn: st.Conn, voter: str, at: str) -> str:
+    """The 事由 of the voter's latest standing 宣誓書 at or before ``at`` ('' if none)."""
+    found = conn.execute(
+        f"SELECT d.reason FROM declaration_facts d WHERE d.voter = ? AND d.at <= ? AND {_not_voided('d')} "
+        "ORDER BY d.at DESC LIMIT 1",
+        (voter, at),
+    ).fetchone()
+    return "" if found is None or found[0] is None else str(found[0])
 
 
 def _iso_day(at: str) -> str:

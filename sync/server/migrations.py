@@ -99,23 +99,36 @@ _COMMITTEE_TABLES = (
     "CREATE INDEX events_type_at ON events (type, at)",
     """CREATE TABLE checkin_facts (
         event_id TEXT PRIMARY KEY, election TEXT NOT NULL, voter TEXT NOT NULL, station_id TEXT NOT NULL,
-        at TEXT NOT NULL, jst_day TEXT NOT NULL, jst_second DOUBLE PRECISION NOT NULL, kind TEXT, sex TEXT)""",
+        at TEXT NOT NULL, jst_day TEXT NOT NULL, jst_second DOUBLE PRECISION NOT NULL, kind TEXT, sex TEXT,
+        reason TEXT, reason_at TEXT)""",
     "CREATE INDEX checkin_facts_day ON checkin_facts (jst_day)",
     "CREATE INDEX checkin_facts_voter ON checkin_facts (voter)",
     """CREATE TABLE declaration_facts (
         event_id TEXT PRIMARY KEY, voter TEXT NOT NULL, at TEXT NOT NULL, reason TEXT)""",
     "CREATE INDEX declaration_facts_voter ON declaration_facts (voter, at)",
 )
+# The 事由 of a check-in is that of the voter's latest 宣誓書 at or before it: looked up when the check-in arrives,
+# and set again when a 宣誓書 arrives after its check-in (another desk's events pushed later). A voided 宣誓書 is
+# rare and is corrected at query time.
+_LATEST = (
+    "(SELECT d.{col} FROM declaration_facts d WHERE d.voter = NEW.voter AND d.at <= NEW.at ORDER BY d.at DESC LIMIT 1)"
+)
 _FACT_VALUES = (
     "VALUES (NEW.event_id, NEW.election, NEW.voter, NEW.station_id, NEW.at, {day}, " + _JST_SECOND + ", {kind}, "
-    "(SELECT sex FROM voter_sex WHERE voter = NEW.voter))"
+    "(SELECT sex FROM voter_sex WHERE voter = NEW.voter), "
+    + _LATEST.format(col="reason")
+    + ", "
+    + _LATEST.format(col="at")
+    + ")"
 )
 _CHECKIN_INSERT = (
-    "INSERT INTO checkin_facts (event_id, election, voter, station_id, at, jst_day, jst_second, kind, sex) "
-    + _FACT_VALUES
+    "INSERT INTO checkin_facts (event_id, election, voter, station_id, at, jst_day, jst_second, kind, sex, reason, "
+    "reason_at) " + _FACT_VALUES
 )
 _DECLARATION_INSERT = (
-    "INSERT INTO declaration_facts (event_id, voter, at, reason) VALUES (NEW.event_id, NEW.voter, NEW.at, {reason})"
+    "INSERT INTO declaration_facts (event_id, voter, at, reason) VALUES (NEW.event_id, NEW.voter, NEW.at, {reason}); "
+    "UPDATE checkin_facts SET reason = {reason}, reason_at = NEW.at WHERE voter = NEW.voter AND at >= NEW.at "
+    "AND (reason_at IS NULL OR reason_at < NEW.at)"
 )
 _COMMITTEE_SQLITE = (
     *_both(*_COMMITTEE_TABLES)[0],

@@ -222,12 +222,29 @@ class Seeded:
 def seed_day(desks: dict[str, Desk]) -> Seeded:
     """Record and push the scenario through real ledgers and sync clients (see the module docstring)."""
     out: dict[str, list[Event]] = {k: [] for k in desks}
-    e01, d01a, d01b, d02 = desks["K-E01"], desks["K-D01a"], desks["K-D01b"], desks["K-D02"]
+    e01, e01b, d01a, d01b, d02 = (desks[k] for k in ("K-E01", "K-E01b", "K-D01a", "K-D01b", "K-D02"))
     # Early voting at E01: 宣誓書 then both ballots; voter 3 has no 宣誓書; voter 9's 比例 check-in is voided.
+    # Voter 6 swore twice and the second 宣誓書 was voided (the first one's 事由 counts); voter 8's 宣誓書 was
+    # recorded at the second desk, whose events reach the server after the check-in.
     for n in range(10):
         day, when = (5 if n < 5 else 6), f"09:{n:02d}"
-        if n != 3:
+        if n == 8:
+            out["K-E01b"] += e01b.record(event(EventType.DECLARATION, jst(day, when), "E01", voter=n, reason=2))
+        elif n != 3:
             out["K-E01"] += e01.record(event(EventType.DECLARATION, jst(day, when), "E01", voter=n, reason=n % 6 + 1))
+        if n == 6:
+            wrong = event(EventType.DECLARATION, jst(day, when, second=10), "E01", voter=n, reason=5)
+            out["K-E01"] += e01.record(
+                wrong,
+                event(
+                    EventType.VOID,
+                    jst(day, when, second=20),
+                    "E01",
+                    staff="m01",
+                    target=wrong.event_id,
+                    reason="事由の誤り",
+                ),
+            )
         for el in (E_SHO, E_HI):
             out["K-E01"] += e01.record(
                 event(EventType.CHECK_IN, jst(day, when, second=30), "E01", voter=n, election=el, kind="early")
@@ -282,6 +299,7 @@ def seed_day(desks: dict[str, Desk]) -> Seeded:
     )
     d02.client.push_pending()
     d01b.client.push_pending()
+    e01b.client.push_pending()
     for _ in range(2):  # the second heartbeat carries the clock skew measured from the first answer
         for desk in desks.values():
             desk.client.heartbeat()

@@ -14,7 +14,7 @@ from committee_support import PKI, Desk, Package, Seeded, make_package, seed_day
 from kiosk.committee_client import CommitteeClient, CommitteeTLS
 from sync.server.runner import EmbeddedServer, ServerTLS, start_embedded
 
-KIOSKS = {"K-E01": "E01", "K-D01a": "D01", "K-D01b": "D01", "K-D02": "D02"}
+KIOSKS = {"K-E01": "E01", "K-E01b": "E01", "K-D01a": "D01", "K-D01b": "D01", "K-D02": "D02"}
 
 
 def fresh_postgres(pg_dsn: str) -> Iterator[str]:

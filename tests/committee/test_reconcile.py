@@ -88,6 +88,8 @@ def test_early_voting_by_day_and_reason_matches(committee: CommitteeClient, seed
     # seeded: 5 + 5 小選挙区, 5 + 4 比例 (voter 9's voided); voter 3 swore no 宣誓書
     assert early.total(E_SHO).total == 10 and early.total(E_HI).total == 9
     assert early.by_day(E_SHO)["2026-12-05"][1]["不明"] == 1
+    # 12/6: voters 5..9 — voter 6's voided second 宣誓書 (事由5) does not count, voter 8's arrived after the check-in
+    assert {k: n for k, n in early.by_day(E_SHO)["2026-12-06"][1].items() if n} == {"6": 1, "1": 1, "2": 2, "4": 1}
     assert early.previous(E_SHO) == 7
 
 
@@ -136,9 +138,10 @@ def test_bad_notes_are_refused_and_change_nothing(
 def test_void_and_override_log(committee: CommitteeClient, seeded: Seeded) -> None:
     rows = committee.voids()
     kinds = [(r["type"], r["station_id"], r["staff_id"]) for r in rows]
-    assert kinds == [("void", "E01", "m01"), ("override", "D02", "m01")]
-    assert rows[0]["target_type"] == EventType.CHECK_IN.value and rows[0]["reason"] == "誤って受付"
-    assert rows[1]["voter"] == seeded.refused_voter and rows[1]["stop"] == "already_voted"
+    assert kinds == [("void", "E01", "m01"), ("void", "E01", "m01"), ("override", "D02", "m01")]
+    assert rows[0]["target_type"] == EventType.DECLARATION.value and rows[0]["reason"] == "事由の誤り"
+    assert rows[1]["target_type"] == EventType.CHECK_IN.value and rows[1]["reason"] == "誤って受付"
+    assert rows[2]["voter"] == seeded.refused_voter and rows[2]["stop"] == "already_voted"
 
 
 def test_record_views_of_one_voter_and_the_lookup_itself_is_recorded(
@@ -167,7 +170,7 @@ def test_station_states(
         )
         assert r.status_code == 409
     rows = {r["kiosk_id"] or r["station_id"]: r for r in committee.stations()}
-    for k in ("K-E01", "K-D01a", "K-D01b", "K-D02"):
+    for k in ("K-E01", "K-E01b", "K-D01a", "K-D01b", "K-D02"):
         assert rows[k]["online"] and rows[k]["pending"] == 0 and rows[k]["package_match"] is True
         assert rows[k]["skew_ms"] is not None
     assert rows["K-WRONG"]["package_match"] is False and not rows["K-WRONG"]["online"]
