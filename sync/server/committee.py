@@ -20,10 +20,11 @@ Times are JST for people; stored times are canonical UTC ISO text (``Event.to_di
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -40,8 +41,8 @@ from sync.server import storage as st
 __all__ = [
     "ONLINE_WITHIN_S",
     "TimeBuckets",
+    "finish_voter_sexes",
     "install",
-    "load_voter_sexes",
     "op_claim_recorded",
     "read_access",
     "read_duplicates",
@@ -49,7 +50,9 @@ __all__ = [
     "read_stations",
     "read_turnout",
     "read_voids",
+    "store_voter_sexes",
     "turnout_buckets",
+    "voter_sexes_loaded",
 ]
 
 log = logging.getLogger(__name__)
@@ -138,18 +141,21 @@ def op_claim_recorded(conn: st.Conn, kiosk_id: str, req: st.ClaimRequest) -> st.
 # Register sexes
 
 
-def load_voter_sexes(conn: st.Conn, sexes: Iterable[tuple[str, str]], package_hash: str) -> int:
-    """Store register key → sex (``M``/``F``) once per package; return how many rows were written (0 if done)."""
+def voter_sexes_loaded(conn: st.Conn, package_hash: str) -> bool:
+    """Whether the register's sexes of this package are in ``voter_sex``."""
     done = conn.execute("SELECT value FROM meta WHERE key = 'voter_sex'").fetchone()
-    if done is not None and done[0] == package_hash:
-        return 0
-    rows = [(code, sex) for code, sex in sexes]
-    for i in range(0, len(rows), 10_000):
-        conn.executemany(
-            "INSERT INTO voter_sex (voter, sex) VALUES (?, ?) ON CONFLICT (voter) DO UPDATE SET sex = excluded.sex",
-            rows[i : i + 10_000],
-        )
-    # Check-ins that arrived before the register was loaded carry no sex yet.
+    return done is not None and done[0] == package_hash
+
+
+def store_voter_sexes(conn: st.Conn, rows: Sequence[tuple[str, str]]) -> None:
+    """Store a chunk of register key → sex (``M``/``F``)."""
+    conn.executemany(
+        "INSERT INTO voter_sex (voter, sex) VALUES (?, ?) ON CONFLICT (voter) DO UPDATE SET sex = excluded.sex", rows
+    )
+
+
+def finish_voter_sexes(conn: st.Conn, package_hash: str) -> None:
+    """Give check-ins recorded before the register was loaded their sex, and mark the package's register loaded."""
     conn.execute(
         "UPDATE checkin_facts SET sex = (SELECT s.sex FROM voter_sex s WHERE s.voter = checkin_facts.voter) "
         "WHERE sex IS NULL"
@@ -158,7 +164,6 @@ def load_voter_sexes(conn: st.Conn, sexes: Iterable[tuple[str, str]], package_ha
         "INSERT INTO meta (key, value) VALUES ('voter_sex', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (package_hash,),
     )
-    return len(rows)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -349,6 +354,11 @@ def _standing_reason(conn: st.Conn, voter: str, at: str) -> str:
         (voter, at),
     ).fetchone()
     return "" if found is None or found[0] is None else str(found[0])
+
+
+def _next_chunk(voters: Iterator[Any], size: int = 10_000) -> list[tuple[str, str]]:
+    """(register key, M/F) of the next ``size`` voters of a register iterator (run off the event loop)."""
+    return [(v.code, v.sex.value) for v in itertools.islice(voters, size)]
 
 
 def _iso_day(at: str) -> str:
@@ -549,7 +559,8 @@ def install(app: FastAPI) -> None:
         return Response(body, media_type="application/json")
 
     async def ensure_sexes() -> None:
-        # The register's sexes are written once, on the first committee request, by the event writer.
+        # The register's sexes are written once per package, on the first committee request, in chunks: each chunk
+        # is its own short job for the event writer, so kiosks' pushes are never held up behind a million rows.
         if sexes_ready[0]:
             return
         async with loaded:
@@ -557,13 +568,17 @@ def install(app: FastAPI) -> None:
                 return
             server = srv()
             register = getattr(server.package, "register", None)
-            if register is not None:
-                pairs = ((v.code, v.sex.value) for v in register)
-                n = await asyncio.wrap_future(
-                    server.db.submit_event(lambda c: load_voter_sexes(c, pairs, server.package_hash))
-                )
-                if n:
-                    log.info("loaded the sex of %d register entries for the committee's counts", n)
+            if register is not None and not await read(lambda c: voter_sexes_loaded(c, server.package_hash)):
+                voters = iter(register)
+                total = 0
+                while True:
+                    chunk = await asyncio.to_thread(_next_chunk, voters)
+                    if not chunk:
+                        break
+                    await asyncio.wrap_future(server.db.submit_event(lambda c, rows=chunk: store_voter_sexes(c, rows)))
+                    total += len(chunk)
+                await asyncio.wrap_future(server.db.submit_event(lambda c: finish_voter_sexes(c, server.package_hash)))
+                log.info("loaded the sex of %d register entries for the committee's counts", total)
             sexes_ready[0] = True
 
     @router.get("/election")
