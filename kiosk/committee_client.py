@@ -208,8 +208,11 @@ class CommitteeClient:
             voids=self._call("GET", "/v1/committee/voids"),
         )
 
-    def snapshot(self, day: date | None = None) -> CommitteeSnapshot:
-        """The live view's refresh: overview (stations + the day's turnout), early voting, duplicates, voids."""
+    def snapshot(self, day: date | None = None, *, reuse_early: EarlyReport | None = None) -> CommitteeSnapshot:
+        """The live view's refresh: overview (stations + the day's turnout), early voting, duplicates, voids.
+
+        ``reuse_early``: keep these early-voting figures instead of asking again (they stop moving once election day
+        has begun, and they are the costliest section after the turnout)."""
         facts = self.facts()
         ov = self.overview(day)
         return CommitteeSnapshot(
@@ -217,7 +220,7 @@ class CommitteeClient:
             server_time=str(ov.get("server_time", "")),
             stations=StationsTable(facts, tuple(ov["stations"])),
             turnout=TurnoutReport.from_json(facts, ov["turnout"]),
-            early=self.early(),
+            early=reuse_early if reuse_early is not None else self.early(),
             duplicates=self.duplicates(),
             voids=VoidsTable(facts, tuple(self.voids())),
         )

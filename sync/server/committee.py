@@ -256,7 +256,7 @@ def _standing_extras(conn: st.Conn) -> list[_Extra]:
     rows = conn.execute(
         "SELECT f.event_id, f.election, f.voter, f.station_id, f.at, COALESCE(f.sex, ''), f.kind "
         "FROM (SELECT first_event_id AS id FROM conflicts UNION SELECT second_event_id FROM conflicts) c "
-        f"JOIN checkin_facts f ON f.event_id = c.id WHERE {_not_voided('f')}"
+        "JOIN checkin_facts f ON f.event_id = c.id WHERE f.voided = 0"
     ).fetchall()
     by_claim: dict[tuple[str, str], list[_Extra]] = defaultdict(list)
     for r in rows:
@@ -292,7 +292,7 @@ def read_turnout(conn: st.Conn, day: date, times: Sequence[time]) -> dict[str, A
     )
     rows = conn.execute(
         f"SELECT f.election, f.station_id, {case} AS b, COALESCE(f.sex, '') AS sx, COUNT(*) "
-        f"FROM checkin_facts f WHERE f.jst_day = ? AND {_not_voided('f')} "
+        f"FROM checkin_facts f WHERE f.jst_day = ? AND f.voided = 0 "
         f"GROUP BY f.election, f.station_id, b, sx",
         (*seconds, day.isoformat()),
     ).fetchall()
@@ -318,7 +318,7 @@ def read_early(conn: st.Conn, definition: ElectionDefinition) -> dict[str, Any]:
     before = definition.election_day.isoformat()
     rows = conn.execute(
         "SELECT f.election, f.jst_day, COALESCE(f.sex, '') AS sx, COALESCE(f.reason, '') AS r, COUNT(*) "
-        f"FROM checkin_facts f WHERE f.kind = ? AND f.jst_day < ? AND {_not_voided('f')} "
+        "FROM checkin_facts f WHERE f.kind = ? AND f.jst_day < ? AND f.voided = 0 "
         "GROUP BY f.election, f.jst_day, sx, r",
         (_EARLY, before),
     ).fetchall()
@@ -328,7 +328,7 @@ def read_early(conn: st.Conn, definition: ElectionDefinition) -> dict[str, Any]:
     # The facts hold the reason of the latest 宣誓書 whether or not it was later voided: re-decide those few voters.
     for e, day, sx, stored, voter, at in conn.execute(
         "SELECT f.election, f.jst_day, COALESCE(f.sex, ''), COALESCE(f.reason, ''), f.voter, f.at FROM checkin_facts f "
-        f"WHERE f.kind = ? AND f.jst_day < ? AND {_not_voided('f')} AND f.voter IN ("
+        f"WHERE f.kind = ? AND f.jst_day < ? AND f.voided = 0 AND f.voter IN ("
         f"SELECT d.voter FROM events v JOIN declaration_facts d ON d.event_id = v.target WHERE v.type = '{_VOID}')",
         (_EARLY, before),
     ).fetchall():

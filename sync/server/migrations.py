@@ -100,7 +100,7 @@ _COMMITTEE_TABLES = (
     """CREATE TABLE checkin_facts (
         event_id TEXT PRIMARY KEY, election TEXT NOT NULL, voter TEXT NOT NULL, station_id TEXT NOT NULL,
         at TEXT NOT NULL, jst_day TEXT NOT NULL, jst_second DOUBLE PRECISION NOT NULL, kind TEXT, sex TEXT,
-        reason TEXT, reason_at TEXT)""",
+        reason TEXT, reason_at TEXT, voided INTEGER NOT NULL DEFAULT 0)""",
     "CREATE INDEX checkin_facts_day ON checkin_facts (jst_day)",
     "CREATE INDEX checkin_facts_voter ON checkin_facts (voter)",
     """CREATE TABLE declaration_facts (
@@ -119,17 +119,19 @@ _FACT_VALUES = (
     + _LATEST.format(col="reason")
     + ", "
     + _LATEST.format(col="at")
-    + ")"
+    + ", CAST(EXISTS (SELECT 1 FROM events v WHERE v.target = NEW.event_id AND v.type = 'void') AS INTEGER))"
 )
 _CHECKIN_INSERT = (
     "INSERT INTO checkin_facts (event_id, election, voter, station_id, at, jst_day, jst_second, kind, sex, reason, "
-    "reason_at) " + _FACT_VALUES
+    "reason_at, voided) " + _FACT_VALUES
 )
 _DECLARATION_INSERT = (
     "INSERT INTO declaration_facts (event_id, voter, at, reason) VALUES (NEW.event_id, NEW.voter, NEW.at, {reason}); "
     "UPDATE checkin_facts SET reason = {reason}, reason_at = NEW.at WHERE voter = NEW.voter AND at >= NEW.at "
     "AND (reason_at IS NULL OR reason_at < NEW.at)"
 )
+# A void marks the check-in it cancels (a void that arrives before its check-in is found by the insert above).
+_VOID_UPDATE = "UPDATE checkin_facts SET voided = 1 WHERE event_id = NEW.target"
 _COMMITTEE_SQLITE = (
     *_both(*_COMMITTEE_TABLES)[0],
     "CREATE TRIGGER events_checkin_facts AFTER INSERT ON events WHEN NEW.type = 'check_in' BEGIN "
@@ -138,6 +140,7 @@ _COMMITTEE_SQLITE = (
     "CREATE TRIGGER events_declaration_facts AFTER INSERT ON events WHEN NEW.type = 'declaration' BEGIN "
     + _DECLARATION_INSERT.format(reason="CAST(json_extract(NEW.sealed, '$.event.data.reason') AS TEXT)")
     + "; END",
+    "CREATE TRIGGER events_void_facts AFTER INSERT ON events WHEN NEW.type = 'void' BEGIN " + _VOID_UPDATE + "; END",
 )
 _COMMITTEE_POSTGRES = (
     *_both(*_COMMITTEE_TABLES)[1],
@@ -149,9 +152,11 @@ _COMMITTEE_POSTGRES = (
     )
     + "; ELSIF NEW.type = 'declaration' THEN "
     + _DECLARATION_INSERT.format(reason="(NEW.sealed::json #>> '{event,data,reason}')")
+    + "; ELSIF NEW.type = 'void' THEN "
+    + _VOID_UPDATE
     + "; END IF; RETURN NULL; END $$",
     "CREATE TRIGGER events_committee_facts AFTER INSERT ON events FOR EACH ROW "
-    "WHEN (NEW.type IN ('check_in', 'declaration')) EXECUTE FUNCTION committee_facts()",
+    "WHEN (NEW.type IN ('check_in', 'declaration', 'void')) EXECUTE FUNCTION committee_facts()",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (

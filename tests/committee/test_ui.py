@@ -35,12 +35,14 @@ class SlowSource:
         self.client, self.delay_s = client, delay_s
         self.calls = 0
         self.threads: set[str] = set()
+        self.reused: list[bool] = []
 
-    def snapshot(self, day: date | None = None) -> CommitteeSnapshot:
+    def snapshot(self, day: date | None = None, *, reuse_early: Any = None) -> CommitteeSnapshot:
         self.calls += 1
         self.threads.add(threading.current_thread().name)
+        self.reused.append(reuse_early is not None)
         time.sleep(self.delay_s)
-        return self.client.snapshot(day)
+        return self.client.snapshot(day, reuse_early=reuse_early)
 
     def access(self, voter: str) -> Any:
         return self.client.access(voter)
@@ -113,7 +115,7 @@ def test_refresh_runs_in_the_background_and_never_overlaps(qtbot: Any, committee
 
 def test_a_failed_refresh_keeps_the_last_figures_and_says_why(qtbot: Any, window: CommitteeWindow) -> None:
     class Down:
-        def snapshot(self, day: date | None = None) -> CommitteeSnapshot:
+        def snapshot(self, day: date | None = None, *, reuse_early: Any = None) -> CommitteeSnapshot:
             from kiosk.committee_client import CommitteeClientError
 
             raise CommitteeClientError("down", "サーバーに接続できません（https://x）")
@@ -170,3 +172,17 @@ def test_screenshots_of_every_tab(committee: CommitteeClient, seeded: Seeded, tm
         assert img.width() == 1280 and img.height() == 860
         colours = {img.pixel(x, y) for x in range(0, 1280, 37) for y in range(0, 860, 29)}
         assert len(colours) > 4, f"{p.name} looks blank"
+
+
+def test_early_figures_are_asked_for_every_few_refreshes_and_on_f5(qtbot: Any, committee: CommitteeClient) -> None:
+    source = SlowSource(committee, delay_s=0.0)
+    ops = BackgroundOps()
+    w = CommitteeWindow(source, ops, day=ELECTION_DAY, early_every=3)
+    qtbot.addWidget(w)
+    for i in range(1, 5):
+        w.refresh()
+        qtbot.waitUntil(lambda i=i: w.refreshes == i, timeout=20000)
+    w.refresh_button.click()  # F5: everything now
+    qtbot.waitUntil(lambda: w.refreshes == 5, timeout=20000)
+    ops.shutdown(wait=True)
+    assert source.reused == [False, True, True, False, False]

@@ -51,7 +51,7 @@ WARN_BG = QColor("#fefcbf")
 class CommitteeSource(Protocol):
     """What the window needs of ``kiosk.committee_client.CommitteeClient`` (blocking calls, run in the background)."""
 
-    def snapshot(self, day: date | None = None) -> CommitteeSnapshot: ...
+    def snapshot(self, day: date | None = None, *, reuse_early: Any = None) -> CommitteeSnapshot: ...
     def access(self, voter: str) -> AccessReport: ...
     def add_note(self, subject: str, subject_id: int, note: str) -> dict[str, Any]: ...
 
@@ -104,6 +104,7 @@ class CommitteeWindow(QMainWindow):
         server_label: str = "",
         refresh_s: float = 15.0,
         day: date | None = None,
+        early_every: int = 4,
     ) -> None:
         super().__init__()
         self.setObjectName("committeeWindow")
@@ -117,6 +118,9 @@ class CommitteeWindow(QMainWindow):
         self._snapshot: CommitteeSnapshot | None = None
         self._refreshing = False
         self.refreshes = 0  # delivered refreshes (tests and the status line)
+        # Early-voting figures are asked for on every ``early_every``-th refresh only (and on F5): they change little
+        # during election day and cost the most after the turnout.
+        self._early_every = max(1, early_every)
         self.last_error: str | None = None
 
         self.tabs = QTabWidget()
@@ -135,7 +139,7 @@ class CommitteeWindow(QMainWindow):
         self.status.setObjectName("committeeStatus")
         self.refresh_button = QPushButton("今すぐ更新 (F5)")
         self.refresh_button.setShortcut("F5")
-        self.refresh_button.clicked.connect(self.refresh)
+        self.refresh_button.clicked.connect(lambda: self.refresh(full=True))
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
         bar.addWidget(self.refresh_button)
@@ -230,15 +234,20 @@ class CommitteeWindow(QMainWindow):
         self.refresh()
         self.timer.start()
 
-    def refresh(self) -> None:
-        """Fetch a snapshot in the background (skipped while one is still on its way)."""
+    def refresh(self, *, full: bool = False) -> None:
+        """Fetch a snapshot in the background (skipped while one is still on its way); ``full`` asks for every
+        section, otherwise the early-voting figures of the last snapshot are kept between their refreshes."""
         if self._refreshing:
             return
         self._refreshing = True
+        keep = None
+        if not full and self._snapshot is not None and self.refreshes % self._early_every:
+            keep = self._snapshot.early
         self._ops.run(
             "committee-refresh",
             self._source.snapshot,
             self._day,
+            reuse_early=keep,
             on_done=self._refreshed,
             on_error=self._refresh_failed,
             lane="committee",
