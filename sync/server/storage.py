@@ -85,6 +85,7 @@ class Conn(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
     def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]: ...
     def begin(self) -> None: ...
     def commit(self) -> None: ...
@@ -109,6 +110,11 @@ class _SqliteConn:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._c.executemany(sql, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Plain bulk insert (our own table and column names only)."""
+        marks = ", ".join("?" * len(columns))
+        self._c.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """``IN (…)`` with one placeholder per value (SQLite allows 32766 variables)."""
@@ -145,6 +151,12 @@ class _PgConn:
         # psycopg pipelines executemany: one round trip for the whole batch.
         with self._c.cursor() as cur:
             cur.executemany(sql.replace("?", "%s"), rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """COPY: several times faster than row inserts for a pushed batch (our own table and column names only)."""
+        with self._c.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """``= ANY(array)``: one parameter, whatever the length."""
@@ -520,11 +532,7 @@ def op_push(conn: Conn, kiosk_id: str, ledger_key_hex: str, batch: VerifiedBatch
     else:
         res.rejected_seq, res.reason = batch.rejected_seq, batch.reason
     if accepted:
-        conn.executemany(
-            "INSERT INTO events (event_id, kiosk_id, seq, type, election, voter, station_id, at, hash, target, sealed, "
-            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_event_row(se, ev, now) for se, ev in accepted],
-        )
+        conn.insert_rows("events", _EVENT_COLUMNS, [_event_row(se, ev, now) for se, ev in accepted])
         # One event writer: the newest cursor is ours.
         res.max_cursor = int(conn.execute("SELECT MAX(cursor) FROM events").fetchone()[0])
         res.conflicts = _apply(conn, accepted, now)
@@ -539,6 +547,22 @@ def op_push(conn: Conn, kiosk_id: str, ledger_key_hex: str, batch: VerifiedBatch
     if res.reason is not None:
         op_reject(conn, "push", kiosk_id, None, res.reason)
     return res
+
+
+_EVENT_COLUMNS = (
+    "event_id",
+    "kiosk_id",
+    "seq",
+    "type",
+    "election",
+    "voter",
+    "station_id",
+    "at",
+    "hash",
+    "target",
+    "sealed",
+    "received_at",
+)
 
 
 def _event_row(se: SealedEvent, ev: Event, now: str) -> tuple[Any, ...]:
