@@ -607,13 +607,18 @@ def _apply(conn: Conn, accepted: list[tuple[SealedEvent, Event]], now: str) -> i
     live = [(se, ev) for se, ev in checkins if se.event_id not in voided]
     if not live:
         return 0
-    vfrag, vparams = conn.in_list(sorted({str(ev.voter) for _, ev in live}))
-    gens = {
-        (str(e), str(v)): int(n)
-        for e, v, n in conn.execute(
-            f"SELECT election, voter, COUNT(*) FROM releases WHERE voter {vfrag} GROUP BY election, voter", vparams
-        )
-    }
+    # Per election, so the lookups use the (election, voter, …) primary keys instead of scanning the tables.
+    by_election: dict[str, set[str]] = {}
+    for _, ev in live:
+        by_election.setdefault(str(ev.election), set()).add(str(ev.voter))
+    gens: dict[tuple[str, str], int] = {}
+    for election, voters in by_election.items():
+        vfrag, vparams = conn.in_list(sorted(voters))
+        for v, n in conn.execute(
+            f"SELECT voter, COUNT(*) FROM releases WHERE election = ? AND voter {vfrag} GROUP BY voter",
+            [election, *vparams],
+        ):
+            gens[(election, str(v))] = int(n)
 
     def gen_of(ev: Event) -> int:
         return gens.get((str(ev.election), str(ev.voter)), 0)
@@ -636,12 +641,14 @@ def _apply(conn: Conn, accepted: list[tuple[SealedEvent, Event]], now: str) -> i
             for se, ev in live
         ],
     )
-    holders = {
-        (str(e), str(v), int(g)): (str(eid), str(k), str(stn), str(at))
-        for e, v, g, eid, k, stn, at in conn.execute(
-            f"SELECT election, voter, gen, event_id, kiosk_id, station_id, at FROM claims WHERE voter {vfrag}", vparams
-        )
-    }
+    holders: dict[tuple[str, str, int], tuple[str, str, str, str]] = {}
+    for election, voters in by_election.items():
+        vfrag, vparams = conn.in_list(sorted(voters))
+        for v, g, eid, k, stn, at in conn.execute(
+            f"SELECT voter, gen, event_id, kiosk_id, station_id, at FROM claims WHERE election = ? AND voter {vfrag}",
+            [election, *vparams],
+        ):
+            holders[(election, str(v), int(g))] = (str(eid), str(k), str(stn), str(at))
     rows = []
     for se, ev in live:
         holder = holders.get((str(ev.election), str(ev.voter), gen_of(ev)))
