@@ -29,12 +29,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ballots.matching import KANJI_FOLDS
 from ballots.model import ElectionDefinition
 from ballots.register import gc_paused
+from ballots.resources import resource_path
 from ballots.staff import hash_pin
 from ballots.wareki import era_yymmdd
 
 __all__ = ["SampleError", "SampleResult", "generate_sample", "template_path"]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 _FW = str.maketrans("0123456789", "０１２３４５６７８９")
 _KANJI_NUM = ["〇", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 
@@ -375,7 +375,7 @@ class SampleResult:
 
 def template_path() -> Path:
     """The committed election.toml the generator starts from."""
-    return REPO_ROOT / "resources" / "sample" / "election.toml"
+    return resource_path("sample", "election.toml")
 
 
 def _cum(weights: Sequence[int]) -> list[int]:
