@@ -26,10 +26,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from ballots.events import Event
 from ballots.model import AbsenteeStatus, ElectionDefinition, StationKind, Voter
 from ballots.package import build_package, open_package
-from ballots.printing import FilePrinter, PrintService
+from ballots.paper_backup import paper_backup_pdf
+from ballots.printing import FilePrinter, PrintDocument, PrintService
 from ballots.register import RegisterIndex
+from ballots.reports import early_voting_reasons, hourly_turnout, report_pdf, sexes_from_register, station_record
 from ballots.rules import JST, Code, assess
 from ballots.sample import SampleResult, generate_sample
 from ballots.staff import verify_pin
@@ -561,6 +564,10 @@ def run_headless_demo(
             echo(f"台帳 {desk.name}：{report.checked} 件、検証 {'OK' if report.ok else 'NG：' + str(report.reason)}")
             if not report.ok:
                 raise DemoError(f"ledger {desk.name} does not verify: {report.reason}")
+        _print_closing_reports(
+            election, [ev for d in desks for ev in d.ledger.events()], printer, result, echo,
+            early=(early_station, full_day), day=(day_station.id, day),
+        )
 
     echo("")
     echo(f"停止・交付不可：{len(result.stops)} 件　印刷：{len(result.printed)} 件　出力先：{out}")
@@ -568,6 +575,56 @@ def run_headless_demo(
         json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     return result
+
+
+def _print_closing_reports(
+    election: _Election,
+    events: list[Event],
+    printer: PrintService,
+    result: DemoResult,
+    echo: Callable[[str], None],
+    *,
+    early: tuple[str, date],
+    day: tuple[str, date],
+) -> None:
+    """Print what each station prints at closing: 投票録, hourly turnout, 投票事由調書 and the voted-so-far list."""
+    definition = election.definition
+    sexes = sexes_from_register(election.register)
+    (early_id, early_day), (day_id, election_day) = early, day
+    documents: list[tuple[str, Callable[[], bytes]]] = [
+        (
+            f"期日前投票録 {early_id} {early_day.isoformat()}",
+            lambda: report_pdf(station_record(
+                events, definition, sexes, station_id=early_id, day=early_day, register=election.register
+            )),
+        ),
+        (f"投票事由調書 {early_id}", lambda: report_pdf(early_voting_reasons(events, definition, sexes, station_id=early_id))),
+        (
+            f"投票録 {day_id} {election_day.isoformat()}",
+            lambda: report_pdf(station_record(
+                events, definition, sexes, station_id=day_id, day=election_day, register=election.register
+            )),
+        ),
+        (
+            f"時間別投票者数 {day_id}",
+            lambda: report_pdf(hourly_turnout(events, definition, sexes, day=election_day, station_id=day_id)),
+        ),
+        (
+            f"投票済み一覧（紙の予備） {day_id}",
+            lambda: paper_backup_pdf(definition, election.register, events, station_id=day_id),
+        ),
+    ]
+    echo("")
+    echo("━━ 閉鎖時の帳票 ━━")
+    for title, render in documents:
+
+        def render_once(_reprint: bool, render: Callable[[], bytes] = render) -> bytes:
+            return render()
+
+        job = printer.submit(PrintDocument(title, render_once))
+        if job.location:
+            result.printed.append(Path(job.location))
+        echo(f"  印刷：{title}（{job.message}）")
 
 
 @contextmanager
