@@ -125,11 +125,15 @@ def test_demo_leaves_a_verifiable_package_its_ledgers_belong_to(demo: tuple[dict
 
 def test_demo_leaves_the_printed_declarations(demo: tuple[dict[str, Any], str]) -> None:
     summary, _ = demo
-    assert len(summary["printed"]) == 4
+    names = [Path(p).name for p in summary["printed"]]
+    assert sum("宣誓書" in n for n in names) == 4
+    for report in ("期日前投票録", "投票事由調書", "投票録_", "時間別投票者数", "投票済み一覧"):
+        assert any(report in n for n in names), (report, names)
     for path in summary["printed"]:
-        data = Path(path).read_bytes()
-        assert data.startswith(b"%PDF")
-        assert "宣誓書" in Path(path).name
+        assert Path(path).read_bytes().startswith(b"%PDF")
+    hourly = next(Path(p) for p in summary["printed"] if "時間別投票者数" in Path(p).name)
+    text = subprocess.run(["pdftotext", str(hourly), "-"], capture_output=True, text=True, check=True).stdout
+    assert "時間別投票者数" in text and "男" in text and "女" in text
     out = Path(summary["out"])
     # Privacy: files name voters by register key; no face photo was written outside the sample's personas.
     assert not [p for p in out.rglob("*") if p.suffix in {".jp2", ".png", ".jpg"} and "personas" not in p.parts]
