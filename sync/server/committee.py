@@ -23,6 +23,7 @@ import asyncio
 import itertools
 import json
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from sync.server import storage as st
 __all__ = [
     "ONLINE_WITHIN_S",
     "TimeBuckets",
+    "TurnoutCache",
     "finish_voter_sexes",
     "install",
     "op_claim_recorded",
@@ -278,37 +280,104 @@ def _bucket_of(buckets: TimeBuckets, at: str) -> int | None:
     return len(buckets.bounds)
 
 
-def read_turnout(conn: st.Conn, day: date, times: Sequence[time]) -> dict[str, Any]:
-    """Voters per (election, station, time bucket, sex) on JST ``day``: one grouped pass over the day's standing
-    check-in facts, then the conflicts' extra check-ins taken off. Rows: [election, station, bucket, sex, count]."""
-    buckets = turnout_buckets(day, times)
-    start = buckets.start
+def _turnout_case(buckets: TimeBuckets) -> tuple[str, list[float]]:
     # Buckets by JST second of day (the facts' column): a number comparison per boundary, not a time parse per row.
-    seconds = [(b - start).total_seconds() for b in buckets.bounds]
-    case = (
-        "CASE "
-        + " ".join(f"WHEN f.jst_second <= ? THEN {i}" for i in range(len(seconds)))
-        + f" ELSE {len(seconds)} END"
-    )
-    rows = conn.execute(
-        f"SELECT f.election, f.station_id, {case} AS b, COALESCE(f.sex, '') AS sx, COUNT(*) "
-        f"FROM checkin_facts f WHERE f.jst_day = ? AND f.voided = 0 "
-        f"GROUP BY f.election, f.station_id, b, sx",
-        (*seconds, day.isoformat()),
-    ).fetchall()
-    counts: dict[tuple[str, str, int, str], int] = {
-        (str(r[0]), str(r[1]), int(r[2]), str(r[3])): int(r[4]) for r in rows
-    }
+    seconds = [(b - buckets.start).total_seconds() for b in buckets.bounds]
+    whens = " ".join(f"WHEN f.jst_second <= ? THEN {i}" for i in range(len(seconds)))
+    return f"CASE {whens} ELSE {len(seconds)} END", seconds
+
+
+_Counts = dict[tuple[str, str, int, str], int]
+
+
+def _turnout_counts(conn: st.Conn, buckets: TimeBuckets, day: date, after: int = 0, upto: int | None = None) -> _Counts:
+    """Standing check-in facts of ``day`` grouped by (election, station, bucket, sex); with ``after``/``upto``, only
+    those of events with a cursor in (after, upto] (what arrived since an earlier count)."""
+    case, seconds = _turnout_case(buckets)
+    if upto is None:
+        sql = (
+            f"SELECT f.election, f.station_id, {case} AS b, COALESCE(f.sex, '') AS sx, COUNT(*) "
+            "FROM checkin_facts f WHERE f.jst_day = ? AND f.voided = 0 GROUP BY f.election, f.station_id, b, sx"
+        )
+        params: tuple[Any, ...] = (*seconds, day.isoformat())
+    else:
+        sql = (
+            f"SELECT f.election, f.station_id, {case} AS b, COALESCE(f.sex, '') AS sx, COUNT(*) "
+            "FROM checkin_facts f WHERE f.cursor > ? AND f.cursor <= ? AND f.jst_day = ? AND f.voided = 0 "
+            "GROUP BY f.election, f.station_id, b, sx"
+        )
+        params = (*seconds, after, upto, day.isoformat())
+    return {(str(r[0]), str(r[1]), int(r[2]), str(r[3])): int(r[4]) for r in conn.execute(sql, params).fetchall()}
+
+
+def _with_extras(conn: st.Conn, buckets: TimeBuckets, base: _Counts) -> dict[str, Any]:
+    counts = dict(base)
     for x in _standing_extras(conn):
         b = _bucket_of(buckets, x.at)
         if b is not None:
             key = (x.election, x.station_id, b, x.sex)
             counts[key] = counts.get(key, 0) - 1
     return {
-        "day": day.isoformat(),
         "labels": list(buckets.labels),
         "rows": [[e, s, b, sx, n] for (e, s, b, sx), n in sorted(counts.items()) if n],
     }
+
+
+def read_turnout(conn: st.Conn, day: date, times: Sequence[time]) -> dict[str, Any]:
+    """Voters per (election, station, time bucket, sex) on JST ``day``: one grouped pass over the day's standing
+    check-in facts, then the conflicts' extra check-ins taken off. Rows: [election, station, bucket, sex, count]."""
+    buckets = turnout_buckets(day, times)
+    return {"day": day.isoformat(), **_with_extras(conn, buckets, _turnout_counts(conn, buckets, day))}
+
+
+class TurnoutCache:
+    """The live view's turnout, kept up to date from what arrived since the last count instead of recounting the
+    whole day on every refresh.
+
+    Sound because the one event writer commits cursors in order (``sync.server.storage``): every event with a cursor
+    at or below the head read first is visible, and nothing below it appears later. New check-ins are added (a check-in
+    whose void came first is already marked voided); a new void takes its check-in off if that was counted before.
+    Conflicts are few and re-applied on every answer. ``clear()`` when facts change otherwise (register loaded).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._days: dict[tuple[date, tuple[time, ...]], tuple[int, _Counts]] = {}
+
+    def clear(self) -> None:
+        """Forget every count (the next answer recounts the day)."""
+        with self._lock:
+            self._days.clear()
+
+    def read(self, conn: st.Conn, day: date, times: Sequence[time]) -> dict[str, Any]:
+        """Like ``read_turnout``, incrementally."""
+        buckets = turnout_buckets(day, times)
+        key = (day, tuple(times))
+        with self._lock:
+            head = int(conn.execute("SELECT COALESCE(MAX(cursor), 0) FROM events").fetchone()[0])
+            cached = self._days.get(key)
+            if cached is None:
+                counts = _turnout_counts(conn, buckets, day, 0, head)
+            else:
+                last, old = cached
+                counts = dict(old)
+                if head > last:
+                    for k, n in _turnout_counts(conn, buckets, day, last, head).items():
+                        counts[k] = counts.get(k, 0) + n
+                    case, seconds = _turnout_case(buckets)
+                    voided = conn.execute(
+                        f"SELECT f.election, f.station_id, {case} AS b, COALESCE(f.sex, '') FROM events e "
+                        "JOIN checkin_facts f ON f.event_id = e.target "
+                        f"WHERE e.cursor > ? AND e.cursor <= ? AND e.type = '{_VOID}' AND f.cursor <= ? "
+                        "AND f.jst_day = ? AND NOT EXISTS (SELECT 1 FROM events w WHERE w.target = e.target "
+                        f"AND w.type = '{_VOID}' AND w.cursor < e.cursor)",
+                        (*seconds, last, head, last, day.isoformat()),
+                    ).fetchall()
+                    for r in voided:
+                        k = (str(r[0]), str(r[1]), int(r[2]), str(r[3]))
+                        counts[k] = counts.get(k, 0) - 1
+            self._days[key] = (head, counts)
+        return {"day": day.isoformat(), **_with_extras(conn, buckets, counts)}
 
 
 def read_early(conn: st.Conn, definition: ElectionDefinition) -> dict[str, Any]:
@@ -542,6 +611,7 @@ def install(app: FastAPI) -> None:
     router.dependencies.append(Depends(_package_if_named))
     loaded = asyncio.Lock()
     sexes_ready = [False]
+    live_turnout = TurnoutCache()
 
     def srv() -> Any:
         return app.state.server
@@ -578,6 +648,7 @@ def install(app: FastAPI) -> None:
                     await asyncio.wrap_future(server.db.submit_event(lambda c, rows=chunk: store_voter_sexes(c, rows)))
                     total += len(chunk)
                 await asyncio.wrap_future(server.db.submit_event(lambda c: finish_voter_sexes(c, server.package_hash)))
+                live_turnout.clear()  # the counts so far were made without the sexes
                 log.info("loaded the sex of %d register entries for the committee's counts", total)
             sexes_ready[0] = True
 
@@ -641,7 +712,7 @@ def install(app: FastAPI) -> None:
             return {
                 "server_time": _iso(now),
                 "stations": read_stations(c, d, now),
-                "turnout": read_turnout(c, the_day, d.hourly_times),
+                "turnout": live_turnout.read(c, the_day, d.hourly_times),
             }
 
         return await read_json(both)

@@ -100,7 +100,8 @@ _COMMITTEE_TABLES = (
     """CREATE TABLE checkin_facts (
         event_id TEXT PRIMARY KEY, election TEXT NOT NULL, voter TEXT NOT NULL, station_id TEXT NOT NULL,
         at TEXT NOT NULL, jst_day TEXT NOT NULL, jst_second DOUBLE PRECISION NOT NULL, kind TEXT, sex TEXT,
-        reason TEXT, reason_at TEXT, voided INTEGER NOT NULL DEFAULT 0)""",
+        reason TEXT, reason_at TEXT, voided INTEGER NOT NULL DEFAULT 0, cursor BIGINT NOT NULL)""",
+    "CREATE INDEX checkin_facts_cursor ON checkin_facts (cursor)",
     "CREATE INDEX checkin_facts_day ON checkin_facts (jst_day)",
     "CREATE INDEX checkin_facts_voter ON checkin_facts (voter)",
     """CREATE TABLE declaration_facts (
@@ -119,11 +120,12 @@ _FACT_VALUES = (
     + _LATEST.format(col="reason")
     + ", "
     + _LATEST.format(col="at")
-    + ", CAST(EXISTS (SELECT 1 FROM events v WHERE v.target = NEW.event_id AND v.type = 'void') AS INTEGER))"
+    + ", CAST(EXISTS (SELECT 1 FROM events v WHERE v.target = NEW.event_id AND v.type = 'void') AS INTEGER), "
+    "NEW.cursor)"
 )
 _CHECKIN_INSERT = (
     "INSERT INTO checkin_facts (event_id, election, voter, station_id, at, jst_day, jst_second, kind, sex, reason, "
-    "reason_at, voided) " + _FACT_VALUES
+    "reason_at, voided, cursor) " + _FACT_VALUES
 )
 _DECLARATION_INSERT = (
     "INSERT INTO declaration_facts (event_id, voter, at, reason) VALUES (NEW.event_id, NEW.voter, NEW.at, {reason}); "
