@@ -326,8 +326,10 @@ def op_claim(conn: Conn, kiosk_id: str, req: ClaimRequest) -> ClaimResult:
     holder = _claim_holder(conn, req.election, req.voter, _generation(conn, req.election, req.voter))
     if holder is None:  # cannot happen: we lost to a row that is committed or ours to see
         raise StorageError(f"claim {req.election}/{req.voter}: no holder after a refused insert")
-    # A retry of our own claim (the first answer was lost) is still ours.
-    return ClaimResult(accepted=holder["event_id"] == req.event_id, holder=holder)
+    # A retry of our own claim (the first answer was lost) is still ours — but only from the kiosk that made it:
+    # another kiosk naming the holder's event id (by accident or on purpose) is refused like any other loser.
+    ours = holder["event_id"] == req.event_id and holder["kiosk_id"] == kiosk_id
+    return ClaimResult(accepted=ours, holder=holder)
 
 
 def _kiosk_row(

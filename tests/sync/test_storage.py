@@ -75,6 +75,8 @@ def test_claim_accepted_then_already_voted_with_holder(db: st.Database) -> None:
     assert second.holder["event_id"] == first.event_id and second.holder["kind"] == "early"
     # A retry of the same claim (its answer was lost) is still accepted; other elections are separate claims.
     assert claim(db, "A", first).accepted
+    # ... but only for the kiosk that made it: another kiosk naming the holder's event id is refused.
+    assert not claim(db, "B", first).accepted
     assert claim(db, "B", check_in(voter, election="shu-hi")).accepted
 
 
