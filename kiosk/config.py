@@ -65,8 +65,14 @@ class KioskConfig:
 
     @property
     def effective_key(self) -> Path:
-        """Where the kiosk's signing key lives."""
-        return self.key or self.ledger.with_suffix(self.ledger.suffix + ".key")
+        """Where the kiosk's signing key lives: ``key`` if given; else the ``ledger.key`` that ``uketsuke pki
+        issue-kiosk`` wrote beside the kiosk certificate (the server accepts only events signed with the key the
+        certificate binds); else ``<ledger>.key``, created on first start."""
+        if self.key is not None:
+            return self.key
+        if self.tls_dir is not None and (self.tls_dir / "ledger.key").is_file():
+            return self.tls_dir / "ledger.key"
+        return self.ledger.with_suffix(self.ledger.suffix + ".key")
 
     @property
     def effective_printer_dir(self) -> Path:

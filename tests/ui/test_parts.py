@@ -280,3 +280,13 @@ def test_config_file_errors(tmp_path: Path, text: str, message: str) -> None:
     toml.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_config(toml)
+
+
+def test_signing_key_is_the_one_the_kiosk_certificate_binds(files: dict[str, Path]) -> None:
+    """`pki issue-kiosk` writes ledger.key beside the certificate; the server only accepts events signed with it."""
+    tls = files["dir"] / "tls"
+    tls.mkdir()
+    assert _config(files, tls_dir=tls).effective_key == files["dir"] / "desk.db.key"  # no bound key yet
+    (tls / "ledger.key").write_text("x")
+    assert _config(files, tls_dir=tls).effective_key == tls / "ledger.key"
+    assert _config(files, tls_dir=tls, key=files["dir"] / "mine.key").effective_key == files["dir"] / "mine.key"
