@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ballots.matching import KANJI_FOLDS
 from ballots.model import ElectionDefinition
-from ballots.register import gc_paused
+from ballots.register import COLUMNS, gc_paused
 from ballots.resources import resource_path
 from ballots.staff import hash_pin
 from ballots.wareki import era_yymmdd
@@ -561,22 +561,7 @@ def _write_register(
     twin_pending = True
     young_birth = date(day.year - 18, day.month, day.day) + timedelta(days=1)
     written = 0
-    header = [
-        "識別コード",
-        "投票区",
-        "冊",
-        "頁",
-        "行",
-        "氏名",
-        "カナ",
-        "生年月日",
-        "性別",
-        "住所",
-        "方書",
-        "状態",
-        "選挙別不可",
-        "不在者",
-    ]
+    header = list(COLUMNS)  # the register.csv header the importer reads
 
     with path.open("w", encoding="cp932", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
