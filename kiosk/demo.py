@@ -598,7 +598,10 @@ def _print_closing_reports(
                 events, definition, sexes, station_id=early_id, day=early_day, register=election.register
             )),
         ),
-        (f"投票事由調書 {early_id}", lambda: report_pdf(early_voting_reasons(events, definition, sexes, station_id=early_id))),
+        (
+            f"投票事由調書 {early_id}",
+            lambda: report_pdf(early_voting_reasons(events, definition, sexes, station_id=early_id)),
+        ),
         (
             f"投票録 {day_id} {election_day.isoformat()}",
             lambda: report_pdf(station_record(
