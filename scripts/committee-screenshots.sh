@@ -10,5 +10,5 @@ mkdir -p "$out"
 export UKETSUKE_SCREENSHOTS="$(realpath "$out")"
 export QT_QPA_PLATFORM=xcb
 xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider tests/committee/test_ui.py -k screenshots
+    .venv/bin/python -m pytest -q -p no:cacheprovider tests/committee/test_committee_ui.py -k screenshots
 ls -1 "$out"

@@ -1,5 +1,5 @@
 """``uketsuke report committee|conflicts|access|turnout`` against the real server (SQLite here; the figures are
-reconciled on both backends in test_reconcile), and the argument checks of the committee's commands."""
+reconciled on both backends in test_committee_reconcile), and the argument checks of the committee's commands."""
 
 from __future__ import annotations
 
