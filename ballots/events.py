@@ -34,6 +34,8 @@ class EventType(enum.StrEnum):
     STOP_SHOWN = "stop_shown"  # a hard stop (already voted, absentee papers out) was shown (data.codes, .existing)
     STAFF_SIGN_IN = "staff_sign_in"
     STAFF_SIGN_OUT = "staff_sign_out"
+    STAFF_SIGN_IN_FAILED = "staff_sign_in_failed"  # wrong PIN for staff_id (data.attempt, data.locked; never the PIN)
+    STAFF_UNLOCKED = "staff_unlocked"  # a manager (staff_id) lifted a sign-in lock (data.target: the staff id)
     RECORD_VIEWED = "record_viewed"  # a voter's record was shown (data.purpose)
     STOCK_RECEIVED = "stock_received"  # ballot stock received for an election (data.count)
     STATION_OPENED = "station_opened"  # opening check done (data.test_mode)
@@ -157,6 +159,15 @@ def validate_event(ev: Event) -> None:
     elif ev.type in (EventType.BALLOT_REISSUED, EventType.REFUSAL, EventType.PROVISIONAL, EventType.OVERRIDE):
         if not d.get("reason"):
             raise EventError(f"{ev.type.value}: data.reason is required")
+    elif ev.type is EventType.STAFF_SIGN_IN_FAILED:
+        attempt = d.get("attempt")
+        if not ev.staff_id or not isinstance(attempt, int) or isinstance(attempt, bool) or attempt <= 0:
+            raise EventError("staff_sign_in_failed: staff_id and a positive data.attempt are required")
+        if any("pin" in str(k).lower() for k in d):
+            raise EventError("staff_sign_in_failed: data must never carry the PIN")
+    elif ev.type is EventType.STAFF_UNLOCKED:
+        if not ev.staff_id or not d.get("target"):
+            raise EventError("staff_unlocked: staff_id (the manager) and data.target are required")
     elif ev.type is EventType.STOCK_RECEIVED:
         count = d.get("count")
         if not isinstance(count, int) or isinstance(count, bool) or count <= 0:

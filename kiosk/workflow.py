@@ -19,7 +19,7 @@ declaration reason (early voting) → claim each (election, voter) → record an
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -31,6 +31,11 @@ from ballots.rules import JST, Code, Eligibility, VotedRecord, assess
 from ballots.wareki import format_wareki
 
 __all__ = [
+    "IDENTITY_CARD_PHOTO",
+    "IDENTITY_CARD_PIN_NO_PHOTO",
+    "IDENTITY_ENTRY_TICKET",
+    "IDENTITY_REGISTER_SEARCH",
+    "MAX_SIGN_IN_FAILURES",
     "Action",
     "BallotLine",
     "BarcodeScanned",
@@ -55,6 +60,7 @@ __all__ = [
     "ManagerOverride",
     "ManualSearch",
     "NotThisPerson",
+    "PhotoChecked",
     "PrintDeclaration",
     "Provisional",
     "ProxyVote",
@@ -63,14 +69,18 @@ __all__ = [
     "Record",
     "Refuse",
     "Reissue",
+    "Reprint",
     "Screen",
     "SignIn",
     "SignOut",
     "Transition",
+    "UnlockStaff",
     "Void",
     "VotersFound",
     "allowed_actions",
+    "identity_for",
     "initial_state",
+    "sign_in_failures_from",
     "step",
 ]
 
@@ -102,6 +112,16 @@ class Desk:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Actions: what the clerk, the manager or the outside world tells the machine
+
+
+#: How identity was confirmed, recorded as ``data.identity`` on the RECORD_VIEWED and CHECK_IN events.
+IDENTITY_CARD_PHOTO = "card_photo"  # card read and its face photo shown beside the record
+IDENTITY_CARD_PIN_NO_PHOTO = "card_pin_no_photo"  # card read with the voter's PIN; the photo was not checked
+IDENTITY_ENTRY_TICKET = "entry_ticket"  # 入場券 barcode (no photo exists)
+IDENTITY_REGISTER_SEARCH = "register_search"  # name / kana / birth date search (no photo exists)
+
+#: Consecutive wrong PINs after which a staff id is locked at this desk until a manager unlocks it.
+MAX_SIGN_IN_FAILURES = 5
 
 
 class IdSource(enum.StrEnum):
@@ -141,6 +161,14 @@ class CardRead:
     address: str
     birth_date: date
     sex_code: str
+    # Whether the face photo came with this read (照合番号B path). The PIN path gives the basic 4 info only, so
+    # the default is the conservative "no photo": identity is recorded as not checked against a photo.
+    photo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoChecked:
+    """After a PIN read, the clerk read the face photo (security code) and it is on screen beside the record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +314,27 @@ class Void:
 
 
 @dataclass(frozen=True, slots=True)
+class UnlockStaff:
+    """A manager lifts the sign-in lock of a staff id (locked after MAX_SIGN_IN_FAILURES wrong PINs in a row)."""
+
+    manager: ManagerAuth
+    staff_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reprint:
+    """A manager reprints a 宣誓書 printed today at this desk, marked 再印刷.
+
+    ``original`` is the DECLARATION event of the first print (from this desk's ledger) and ``voter`` its register
+    entry; the caller looks both up, the machine checks they belong together and records the reprint.
+    """
+
+    manager: ManagerAuth
+    original: Event
+    voter: Voter
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The clerk is done with this voter (ballots handed over, or sent away): back to the ready screen."""
 
@@ -315,6 +364,9 @@ Action = (
     | Braille
     | Reissue
     | Void
+    | UnlockStaff
+    | Reprint
+    | PhotoChecked
     | Finish
     | Cancel
 )
@@ -385,6 +437,7 @@ class PrintDeclaration:
     elections: tuple[Election, ...]
     on: date
     station_id: str
+    reprint: bool = False  # printed again: the form carries 再印刷
 
 
 Effect = FindVoter | LoadHistory | Claim | Record | PrintDeclaration
@@ -468,6 +521,9 @@ class ReceptionState:
     proxy_helpers: tuple[str, ...] = ()
     braille: bool = False
     reissued: tuple[str, ...] = ()
+    identity: str | None = None  # IDENTITY_* for the voter at the desk
+    # Consecutive wrong PINs per staff id at this desk; kept across voters and sign-outs (a desk-level fact).
+    sign_in_failures: Mapping[str, int] = field(default_factory=dict)
     notice: str = ""
     lines: tuple[str, ...] = ()
     error: str | None = None
@@ -507,11 +563,11 @@ class Transition:
 _VOTER_EXIT = (Cancel,)
 _ALLOWED: Mapping[Screen, tuple[type, ...]] = {
     Screen.SIGNED_OUT: (SignIn,),
-    Screen.READY: (SignIn, SignOut, CardRead, BarcodeScanned, ManualSearch, Void),
+    Screen.READY: (SignIn, SignOut, CardRead, BarcodeScanned, ManualSearch, Void, UnlockStaff, Reprint),
     Screen.SEARCHING: (VotersFound, *_VOTER_EXIT),
     Screen.CHOOSE_CANDIDATE: (CandidateChosen, CardRead, BarcodeScanned, ManualSearch, *_VOTER_EXIT),
     Screen.NOT_FOUND: (CardRead, BarcodeScanned, ManualSearch, Finish, *_VOTER_EXIT),
-    Screen.CONFIRM_IDENTITY: (Confirmed, NotThisPerson, *_VOTER_EXIT),
+    Screen.CONFIRM_IDENTITY: (Confirmed, NotThisPerson, PhotoChecked, *_VOTER_EXIT),
     Screen.IDENTITY_DOUBT: (Refuse, Provisional, *_VOTER_EXIT),
     Screen.CHECKING: (HistoryLoaded, *_VOTER_EXIT),
     Screen.STOP: (ManagerOverride, Refuse, Finish, Confirmed),  # Confirmed: only a partly voted voter's rest
@@ -519,7 +575,7 @@ _ALLOWED: Mapping[Screen, tuple[type, ...]] = {
     Screen.CHOOSE_REASON: (ReasonChosen, Refuse, *_VOTER_EXIT),
     Screen.CLAIMING: (ClaimAnswered, Cancel),  # Cancel: the server refused the request itself (shown as error)
     Screen.OFFLINE_CONFIRM: (ManagerOverride, Cancel),
-    Screen.ISSUE: (ProxyVote, Braille, Reissue, Finish),
+    Screen.ISSUE: (ProxyVote, Braille, Reissue, Reprint, Finish),
 }
 
 
@@ -530,6 +586,8 @@ def allowed_actions(state: ReceptionState) -> tuple[type, ...]:
     and no absentee question; a fully voted voter can be passed by the manager alone.
     """
     allowed = _ALLOWED[state.screen]
+    if state.screen is Screen.CONFIRM_IDENTITY and state.identity != IDENTITY_CARD_PIN_NO_PHOTO:
+        allowed = tuple(t for t in allowed if t is not PhotoChecked)
     if state.screen is Screen.STOP:
         elig = state.eligibility
         if elig is None or not elig.issuable or elig.manager_decides:
@@ -614,8 +672,10 @@ class _Ctx:
 
 
 def _ready(ctx: _Ctx, notice: str = "次の方どうぞ：入場券・マイナンバーカード・氏名検索") -> ReceptionState:
-    """Back to the ready screen for the next voter, keeping only the signed-in staff."""
-    return ReceptionState(screen=Screen.READY, staff=ctx.state.staff, notice=notice)
+    """Back to the ready screen for the next voter, keeping only the signed-in staff (and the desk's lock counts)."""
+    return ReceptionState(
+        screen=Screen.READY, staff=ctx.state.staff, notice=notice, sign_in_failures=ctx.state.sign_in_failures
+    )
 
 
 def _require_text(text: str, what: str) -> str:
@@ -639,21 +699,73 @@ def _sign_in(ctx: _Ctx, a: SignIn) -> Transition:
     try:
         account = ctx.definition.staff_member(a.staff_id.strip())
     except KeyError:
+        # Not logged: whatever was typed is not a staff id (it may be a PIN typed into the wrong field).
         raise _Refused(f"職員ID「{a.staff_id}」は登録されていません") from None
-    if not ctx.desk.verify_pin(account.pin_hash, a.pin):
-        raise _Refused("PINが違います")
+    failures = ctx.state.sign_in_failures.get(account.id, 0)
+    # A locked id is refused without trying the PIN, so guessing cannot go on; the attempt is still logged.
+    locked = failures >= MAX_SIGN_IN_FAILURES
+    if locked or not ctx.desk.verify_pin(account.pin_hash, a.pin):
+        failures += 1
+        counts = {**ctx.state.sign_in_failures, account.id: failures}
+        # The staff id only: never the PIN that was typed.
+        ev = ctx.event(
+            EventType.STAFF_SIGN_IN_FAILED,
+            staff_id=account.id,
+            data={"attempt": failures, "locked": failures >= MAX_SIGN_IN_FAILURES},
+        )
+        if failures >= MAX_SIGN_IN_FAILURES:
+            message = (
+                f"職員ID「{account.id}」はロックされています（PINが{MAX_SIGN_IN_FAILURES}回続けて違いました）。"
+                "投票管理者がロックを解除するまでサインインできません"
+            )
+        else:
+            message = f"PINが違います（あと{MAX_SIGN_IN_FAILURES - failures}回間違えるとロックされます）"
+        return Transition(replace(ctx.state, sign_in_failures=counts, error=message), (Record((ev,)),))
+    counts = {k: v for k, v in ctx.state.sign_in_failures.items() if k != account.id}
     effects: list[Event] = []
     if ctx.state.staff is not None:
         # Handing the desk over: the previous clerk's session ends here, in the log too.
         effects.append(ctx.event(EventType.STAFF_SIGN_OUT, data={"handover_to": account.id}))
     effects.append(ctx.event(EventType.STAFF_SIGN_IN, staff_id=account.id, data={"role": account.role.value}))
-    state = _ready(_Ctx(ctx.desk, ReceptionState(staff=account), ctx.now), f"{account.name}さん、サインインしました")
+    fresh = ReceptionState(staff=account, sign_in_failures=counts)
+    state = _ready(_Ctx(ctx.desk, fresh, ctx.now), f"{account.name}さん、サインインしました")
     return Transition(state, (Record(tuple(effects)),))
 
 
 def _sign_out(ctx: _Ctx, a: SignOut) -> Transition:
     ev = ctx.event(EventType.STAFF_SIGN_OUT)
-    return Transition(initial_state(), (Record((ev,)),))
+    return Transition(replace(initial_state(), sign_in_failures=ctx.state.sign_in_failures), (Record((ev,)),))
+
+
+def _unlock_staff(ctx: _Ctx, a: UnlockStaff) -> Transition:
+    manager = ctx.manager(a.manager)
+    staff_id = _require_text(a.staff_id, "ロックを解除する職員ID")
+    try:
+        ctx.definition.staff_member(staff_id)
+    except KeyError:
+        raise _Refused(f"職員ID「{staff_id}」は登録されていません") from None
+    if ctx.state.sign_in_failures.get(staff_id, 0) < MAX_SIGN_IN_FAILURES:
+        raise _Refused(f"職員ID「{staff_id}」はロックされていません")
+    ev = ctx.event(EventType.STAFF_UNLOCKED, staff_id=manager.id, data={"target": staff_id})
+    counts = {k: v for k, v in ctx.state.sign_in_failures.items() if k != staff_id}
+    state = replace(ctx.state, sign_in_failures=counts, notice=f"職員ID「{staff_id}」のロックを解除しました")
+    return Transition(state, (Record((ev,)),))
+
+
+def sign_in_failures_from(events: Iterable[Event]) -> dict[str, int]:
+    """Consecutive wrong-PIN counts per staff id from a desk's ledger (oldest first), to seed a restarted desk.
+
+    A successful sign-in or a manager's unlock resets the id's count, exactly as :func:`step` does.
+    """
+    counts: dict[str, int] = {}
+    for ev in events:
+        if ev.type is EventType.STAFF_SIGN_IN_FAILED:
+            counts[ev.staff_id] = counts.get(ev.staff_id, 0) + 1
+        elif ev.type is EventType.STAFF_SIGN_IN:
+            counts.pop(ev.staff_id, None)
+        elif ev.type is EventType.STAFF_UNLOCKED:
+            counts.pop(str(ev.data.get("target")), None)
+    return counts
 
 
 # --- identify and match --------------------------------------------------------------------------------------
@@ -664,7 +776,11 @@ def _card_read(ctx: _Ctx, a: CardRead) -> Transition:
     address = _require_text(a.address, "住所")
     query = CardQuery(name=name, address=address, birth_date=a.birth_date, sex_code=a.sex_code)
     state = replace(
-        _ready(ctx), screen=Screen.SEARCHING, source=IdSource.CARD, notice="カード情報で名簿を照会しています"
+        _ready(ctx),
+        screen=Screen.SEARCHING,
+        source=IdSource.CARD,
+        identity=identity_for(IdSource.CARD, photo=a.photo),
+        notice="カード情報で名簿を照会しています",
     )
     return Transition(state, (FindVoter(IdSource.CARD, card=query),))
 
@@ -676,7 +792,11 @@ def _barcode(ctx: _Ctx, a: BarcodeScanned) -> Transition:
     except ValueError:
         raise _Refused("入場券のバーコードを読み取れません（識別コード15桁の数字が必要です）") from None
     state = replace(
-        _ready(ctx), screen=Screen.SEARCHING, source=IdSource.BARCODE, notice="入場券で名簿を照会しています"
+        _ready(ctx),
+        screen=Screen.SEARCHING,
+        source=IdSource.BARCODE,
+        identity=identity_for(IdSource.BARCODE),
+        notice="入場券で名簿を照会しています",
     )
     return Transition(state, (FindVoter(IdSource.BARCODE, barcode=text),))
 
@@ -684,7 +804,13 @@ def _barcode(ctx: _Ctx, a: BarcodeScanned) -> Transition:
 def _manual(ctx: _Ctx, a: ManualSearch) -> Transition:
     # A birth date alone is a valid search (everyone born that day); otherwise a name or kana prefix is needed.
     text = a.text.strip()[:200] if a.birth_date is not None else _require_text(a.text, "氏名・カナまたは生年月日")
-    state = replace(_ready(ctx), screen=Screen.SEARCHING, source=IdSource.MANUAL, notice="氏名で名簿を検索しています")
+    state = replace(
+        _ready(ctx),
+        screen=Screen.SEARCHING,
+        source=IdSource.MANUAL,
+        identity=identity_for(IdSource.MANUAL),
+        notice="氏名で名簿を検索しています",
+    )
     return Transition(state, (FindVoter(IdSource.MANUAL, text=text, birth_date=a.birth_date),))
 
 
@@ -693,8 +819,28 @@ def _viewed(ctx: _Ctx, voter: Voter, purpose: str) -> Event:
     return ctx.event(
         EventType.RECORD_VIEWED,
         voter=voter.code,
-        data={"purpose": purpose, "source": ctx.state.source.value if ctx.state.source else None},
+        data={
+            "purpose": purpose,
+            "source": ctx.state.source.value if ctx.state.source else None,
+            "identity": ctx.state.identity,
+        },
     )
+
+
+def identity_for(source: IdSource, *, photo: bool = False) -> str:
+    """The ``data.identity`` value for a voter identified by ``source`` (``photo``: a card read with its photo)."""
+    if source is IdSource.CARD:
+        return IDENTITY_CARD_PHOTO if photo else IDENTITY_CARD_PIN_NO_PHOTO
+    if source is IdSource.BARCODE:
+        return IDENTITY_ENTRY_TICKET
+    return IDENTITY_REGISTER_SEARCH
+
+
+_PHOTO_NOTICE = "顔写真・本人を確認してください"
+_NO_PHOTO_NOTICE = (
+    "顔写真は未確認です（暗証番号で読取）。セキュリティコード4桁で写真を読めます。"
+    "写真なしで進める場合は、本人確認書類などで確認してください"
+)
 
 
 def _confirm_screen(ctx: _Ctx, voter: Voter) -> Transition:
@@ -703,7 +849,7 @@ def _confirm_screen(ctx: _Ctx, voter: Voter) -> Transition:
         screen=Screen.CONFIRM_IDENTITY,
         voter=voter,
         candidates=(),
-        notice="顔写真・本人を確認してください",
+        notice=_NO_PHOTO_NOTICE if ctx.state.identity == IDENTITY_CARD_PIN_NO_PHOTO else _PHOTO_NOTICE,
         lines=(_voter_line(voter), f"投票区 {voter.precinct}　{voter.volume}冊 {voter.page}頁 {voter.line}行"),
     )
     return Transition(state, (Record((_viewed(ctx, voter, "本人確認"),)),))
@@ -741,6 +887,15 @@ def _confirmed(ctx: _Ctx, a: Confirmed) -> Transition:
     voter = _voter(ctx)
     state = replace(ctx.state, screen=Screen.CHECKING, notice="投票状況を確認しています", lines=())
     return Transition(state, (LoadHistory(voter.code),))
+
+
+def _photo_checked(ctx: _Ctx, a: PhotoChecked) -> Transition:
+    # Offered only while the identity is "card, PIN, no photo" (allowed_actions); any other state is refused.
+    if ctx.state.identity != IDENTITY_CARD_PIN_NO_PHOTO:
+        raise _Refused("顔写真はすでに表示されているか、この確認方法では読めません")
+    return Transition(
+        replace(ctx.state, identity=IDENTITY_CARD_PHOTO, notice=_PHOTO_NOTICE)
+    )
 
 
 def _acknowledge_partial(ctx: _Ctx) -> Transition:
@@ -864,7 +1019,11 @@ _PENDING = ClaimAnswer(ClaimStatus.ACCEPTED)
 def _check_in_data(state: ReceptionState) -> dict[str, Any]:
     elig = state.eligibility
     assert elig is not None
-    return {"kind": elig.kind.value, "source": state.source.value if state.source else None}
+    return {
+        "kind": elig.kind.value,
+        "source": state.source.value if state.source else None,
+        "identity": state.identity,
+    }
 
 
 def _claim_answered(ctx: _Ctx, a: ClaimAnswered) -> Transition:
@@ -1087,6 +1246,34 @@ def _reissue(ctx: _Ctx, a: Reissue) -> Transition:
     return Transition(state, (Record((ev,)),))
 
 
+def _reprint(ctx: _Ctx, a: Reprint) -> Transition:
+    manager = ctx.manager(a.manager)
+    original = a.original
+    if original.type is not EventType.DECLARATION or original.data.get("reprint"):
+        raise _Refused("再印刷できるのは最初に印刷した宣誓書だけです")
+    if original.station_id != ctx.desk.station_id or original.at.astimezone(JST).date() != ctx.today:
+        raise _Refused("再印刷できるのは、この投票所で本日印刷した宣誓書だけです")
+    if original.voter != a.voter.code:
+        raise _Refused("宣誓書と選挙人の識別コードが一致しません")
+    reason = original.data.get("reason")
+    if not isinstance(reason, int) or reason not in REASONS:
+        raise _Refused("元の宣誓書の事由が読めないため再印刷できません")
+    ev = ctx.event(
+        EventType.DECLARATION,
+        staff_id=manager.id,
+        voter=a.voter.code,
+        data={"reason": reason, "reprint": True, "original": original.event_id},
+    )
+    on = original.at.astimezone(JST).date()
+    elections = ctx.definition.ordered_elections()
+    effects: tuple[Effect, ...] = (
+        Record((ev,)),
+        PrintDeclaration(a.voter, reason, tuple(elections), on, ctx.desk.station_id, reprint=True),
+    )
+    state = replace(ctx.state, notice=f"宣誓書を再印刷しました（再印刷・識別コード {a.voter.code}）")
+    return Transition(state, effects)
+
+
 def _void(ctx: _Ctx, a: Void) -> Transition:
     manager = ctx.manager(a.manager)
     target = _require_text(a.target, "取り消す記録のID")
@@ -1126,6 +1313,9 @@ _HANDLERS: Mapping[type, Callable[[_Ctx, Any], Transition]] = {
     Braille: _braille,
     Reissue: _reissue,
     Void: _void,
+    UnlockStaff: _unlock_staff,
+    Reprint: _reprint,
+    PhotoChecked: _photo_checked,
     Finish: _finish,
     Cancel: _cancel,
 }
@@ -1150,6 +1340,9 @@ _ACTION_LABEL: Mapping[type, str] = {
     Braille: "点字投票",
     Reissue: "再交付",
     Void: "取消し",
+    UnlockStaff: "ロック解除",
+    Reprint: "宣誓書の再印刷",
+    PhotoChecked: "顔写真の読取",
     Finish: "完了",
     Cancel: "中止",
 }

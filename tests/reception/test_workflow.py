@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import pytest
@@ -37,6 +37,7 @@ from kiosk.workflow import (
     ManagerOverride,
     ManualSearch,
     NotThisPerson,
+    PhotoChecked,
     PrintDeclaration,
     Provisional,
     ProxyVote,
@@ -45,13 +46,16 @@ from kiosk.workflow import (
     Record,
     Refuse,
     Reissue,
+    Reprint,
     Screen,
     SignIn,
     SignOut,
+    UnlockStaff,
     Void,
     VotersFound,
     allowed_actions,
     initial_state,
+    sign_in_failures_from,
     step,
 )
 
@@ -118,7 +122,36 @@ T = EventType
 # (id, station, when, actions, screen, recorded event types, error substring or None)
 ROWS: list[tuple[str, str, date, list[Action], Screen, list[EventType], str | None]] = [
     ("sign-in", "E01", EARLY_DAY, SIGN, Screen.READY, [T.STAFF_SIGN_IN], None),
-    ("sign-in-wrong-pin", "E01", EARLY_DAY, [SignIn("c01", "9999")], Screen.SIGNED_OUT, [], "PINが違います"),
+    ("sign-in-wrong-pin", "E01", EARLY_DAY, [SignIn("c01", "9999")], Screen.SIGNED_OUT, [T.STAFF_SIGN_IN_FAILED],
+     "あと4回"),
+    ("sign-in-fifth-wrong-pin-locks", "E01", EARLY_DAY, [SignIn("c01", "9")] * 5, Screen.SIGNED_OUT,
+     [T.STAFF_SIGN_IN_FAILED] * 5, "ロックされています"),
+    ("sign-in-locked-even-with-right-pin", "E01", EARLY_DAY, [*[SignIn("c01", "9")] * 5, SignIn("c01", "1111")],
+     Screen.SIGNED_OUT, [T.STAFF_SIGN_IN_FAILED] * 6, "ロックされています"),
+    ("sign-in-success-resets-count", "E01", EARLY_DAY,
+     [*[SignIn("c01", "9")] * 4, SignIn("c01", "1111"), SignOut(), SignIn("c01", "9")], Screen.SIGNED_OUT,
+     [*[T.STAFF_SIGN_IN_FAILED] * 4, T.STAFF_SIGN_IN, T.STAFF_SIGN_OUT, T.STAFF_SIGN_IN_FAILED], "あと4回"),
+    ("sign-in-lock-is-per-staff-id", "E01", EARLY_DAY, [*[SignIn("c01", "9")] * 5, SignIn("c02", "2222")],
+     Screen.READY, [*[T.STAFF_SIGN_IN_FAILED] * 5, T.STAFF_SIGN_IN], "ロックされています"),
+    ("manager-unlocks-then-clerk-signs-in", "E01", EARLY_DAY,
+     [*[SignIn("c01", "9")] * 5, SignIn("m01", "9999"), UnlockStaff(BOSS, "c01"), SignOut(), SignIn("c01", "1111")],
+     Screen.READY, [*[T.STAFF_SIGN_IN_FAILED] * 5, T.STAFF_SIGN_IN, T.STAFF_UNLOCKED, T.STAFF_SIGN_OUT,
+                    T.STAFF_SIGN_IN], "ロックされています"),
+    ("unlock-needs-a-manager-pin", "E01", EARLY_DAY,
+     [*[SignIn("c01", "9")] * 5, SignIn("m01", "9999"), UnlockStaff(BAD_PIN, "c01")], Screen.READY,
+     [*[T.STAFF_SIGN_IN_FAILED] * 5, T.STAFF_SIGN_IN], "PINが違います"),
+    ("unlock-of-an-unlocked-id-refused", "E01", EARLY_DAY, [SignIn("m01", "9999"), UnlockStaff(BOSS, "c01")],
+     Screen.READY, [T.STAFF_SIGN_IN], "ロックされていません"),
+    ("unlock-of-an-unknown-id-refused", "E01", EARLY_DAY, [SignIn("m01", "9999"), UnlockStaff(BOSS, "zz")],
+     Screen.READY, [T.STAFF_SIGN_IN], "登録されていません"),
+    ("pin-card-read-offers-photo", "E01", EARLY_DAY,
+     [*SIGN, CardRead(V.name, V.address, V.birth_date, "1"), VotersFound((V,), exact=True), PhotoChecked()],
+     Screen.CONFIRM_IDENTITY, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], None),
+    ("photo-read-refused-when-photo-came-with-card", "E01", EARLY_DAY,
+     [*SIGN, CardRead(V.name, V.address, V.birth_date, "1", photo=True), VotersFound((V,), exact=True),
+      PhotoChecked()], Screen.CONFIRM_IDENTITY, [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "顔写真はすでに"),
+    ("photo-read-refused-for-entry-ticket", "E01", EARLY_DAY, [*FOUND, PhotoChecked()], Screen.CONFIRM_IDENTITY,
+     [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "この確認方法では読めません"),
     ("sign-in-unknown-staff", "E01", EARLY_DAY, [SignIn("x9", "1111")], Screen.SIGNED_OUT, [], "登録されていません"),
     ("nothing-before-sign-in", "E01", EARLY_DAY, [BarcodeScanned("100000000000001")], Screen.SIGNED_OUT, [],
      "この画面では"),
@@ -306,7 +339,7 @@ def test_record_viewed_says_who_and_why() -> None:
     r = run(make_desk("E01"), FOUND, local(EARLY_DAY))
     (viewed,) = r.recorded(EventType.RECORD_VIEWED)
     assert viewed.staff_id == "c01" and viewed.voter == V.code
-    assert viewed.data == {"purpose": "本人確認", "source": "barcode"}
+    assert viewed.data == {"purpose": "本人確認", "source": "barcode", "identity": "entry_ticket"}
     assert viewed.at == local(EARLY_DAY)
 
 
@@ -543,3 +576,153 @@ def test_property_outside_text_never_breaks_the_machine(text: str, which: str) -
                     validate_event(ev)
             if isinstance(eff, FindVoter) and eff.barcode is not None:
                 assert eff.barcode.isdigit() and len(eff.barcode) >= 15
+
+
+# --- identity: how it was confirmed is recorded (card + photo, card by PIN without photo, 入場券, search) ----------
+
+CARD_PIN = [*SIGN, CardRead(V.name, V.address, V.birth_date, "1"), VotersFound((V,), exact=True)]
+CARD_PHOTO = [*SIGN, CardRead(V.name, V.address, V.birth_date, "1", photo=True), VotersFound((V,), exact=True)]
+
+
+@pytest.mark.parametrize(
+    ("actions", "viewed", "identity", "notice"),
+    [
+        (CARD_PIN, "card_pin_no_photo", "card_pin_no_photo", "顔写真は未確認です"),
+        # The record was viewed before the photo was read; the check-in says the photo was checked.
+        ([*CARD_PIN, PhotoChecked()], "card_pin_no_photo", "card_photo", "顔写真・本人を確認してください"),
+        (CARD_PHOTO, "card_photo", "card_photo", "顔写真・本人を確認してください"),
+        (FOUND, "entry_ticket", "entry_ticket", "顔写真・本人を確認してください"),
+        ([*SIGN, ManualSearch("ヤマダ"), VotersFound((V,))], None, None, "候補"),
+    ],
+    ids=["pin-no-photo", "pin-then-photo", "collation-photo", "entry-ticket", "search-candidates"],
+)
+def test_identity_is_shown_and_recorded_on_view_and_check_in(
+    actions: list[Action], viewed: str | None, identity: str | None, notice: str
+) -> None:
+    desk = make_desk("D01")
+    r = run(desk, actions, local(ELECTION_DAY))
+    assert notice in r.state.notice
+    if identity is None:  # the search lists candidates; the clerk chooses, then identity is "register_search"
+        r = run(desk, [*actions, CandidateChosen(V.code)], local(ELECTION_DAY))
+        identity = viewed = "register_search"
+    assert r.recorded(EventType.RECORD_VIEWED)[-1].data["identity"] == viewed
+    done = run(desk, [*actions, *([CandidateChosen(V.code)] if identity == "register_search" else []), Confirmed(),
+                      history(), accepted(*ALL)], local(ELECTION_DAY))
+    checkins = done.recorded(EventType.CHECK_IN)
+    assert [c.election for c in checkins] == list(ALL)
+    assert {c.data["identity"] for c in checkins} == {identity}
+    for ev in done.recorded(EventType.CHECK_IN):
+        validate_event(ev)
+
+
+def test_photo_is_offered_only_while_the_pin_read_has_no_photo() -> None:
+    desk = make_desk("D01")
+    r = run(desk, CARD_PIN, local(ELECTION_DAY))
+    assert PhotoChecked in allowed_actions(r.state)
+    r = run(desk, [*CARD_PIN, PhotoChecked()], local(ELECTION_DAY))
+    assert PhotoChecked not in allowed_actions(r.state)
+    # Confirming without the photo is allowed (unreadable photo): the check-in then says it was not checked.
+    assert Confirmed in allowed_actions(run(desk, CARD_PIN, local(ELECTION_DAY)).state)
+
+
+# --- staff sign-in failures -------------------------------------------------------------------------------------
+
+
+def test_sign_in_failure_logs_the_staff_id_and_never_the_pin() -> None:
+    r = run(make_desk("E01"), [SignIn("c01", "4321")], local(EARLY_DAY))
+    (failed,) = r.recorded(EventType.STAFF_SIGN_IN_FAILED)
+    validate_event(failed)
+    assert failed.staff_id == "c01" and failed.voter is None
+    assert failed.data == {"attempt": 1, "locked": False}
+    assert "4321" not in repr(failed.to_dict())
+    assert r.state.sign_in_failures == {"c01": 1}
+
+
+def test_lock_counts_survive_sign_out_voters_and_a_restart() -> None:
+    desk = make_desk("E01")
+    actions: list[Action] = [*[SignIn("c01", "9")] * 3, SignIn("c02", "2222"), *FOUND[1:], Cancel(), SignOut()]
+    r = run(desk, actions, local(EARLY_DAY))
+    assert r.state.sign_in_failures == {"c01": 3}
+    events = [e for eff in r.effects if isinstance(eff, Record) for e in eff.events]
+    assert sign_in_failures_from(events) == {"c01": 3}
+    # A restarted desk seeded from its ledger locks on the 2 remaining wrong PINs, not on 5 more.
+    state = replace(initial_state(), sign_in_failures=sign_in_failures_from(events))
+    for _ in range(2):
+        state = step(desk, state, SignIn("c01", "9"), local(EARLY_DAY)).state
+    assert state.error is not None and "ロックされています" in state.error
+    t = step(desk, state, SignIn("c01", "1111"), local(EARLY_DAY))
+    assert t.state.screen is Screen.SIGNED_OUT
+
+
+def test_sign_in_failures_from_resets_on_success_and_unlock() -> None:
+    desk = make_desk("E01")
+    actions: list[Action] = [*[SignIn("c01", "9")] * 5, SignIn("m01", "9999"), UnlockStaff(BOSS, "c01"),
+                             SignIn("c02", "0"), SignIn("c02", "2222")]
+    r = run(desk, actions, local(EARLY_DAY))
+    events = [e for eff in r.effects if isinstance(eff, Record) for e in eff.events]
+    (unlocked,) = r.recorded(EventType.STAFF_UNLOCKED)
+    assert unlocked.staff_id == "m01" and unlocked.data == {"target": "c01"}
+    assert sign_in_failures_from(events) == {} == dict(r.state.sign_in_failures)
+
+
+# --- reprint of any 宣誓書 printed today at this desk ---------------------------------------------------------
+
+
+def _first_declaration() -> Event:
+    r = run(make_desk("E01"), EARLY_ISSUED, local(EARLY_DAY))
+    (decl,) = r.recorded(EventType.DECLARATION)
+    return decl
+
+
+def test_manager_reprints_a_declaration_from_the_ready_screen() -> None:
+    decl = _first_declaration()
+    desk = make_desk("E01")
+    r = run(desk, [*SIGN, Reprint(BOSS, decl, V)], local(EARLY_DAY))
+    assert r.state.screen is Screen.READY and not r.errors
+    (again,) = r.recorded(EventType.DECLARATION)
+    validate_event(again)
+    assert again.staff_id == "m01" and again.voter == V.code
+    assert again.data == {"reason": 2, "reprint": True, "original": decl.event_id}
+    (printed,) = [e for e in r.effects if isinstance(e, PrintDeclaration)]
+    assert printed.reprint and printed.voter == V and printed.reason == 2 and printed.on == EARLY_DAY
+    assert "再印刷" in r.state.notice
+
+
+def test_reprint_on_the_issue_screen_keeps_the_voter() -> None:
+    desk = make_desk("E01")
+    r = run(desk, EARLY_ISSUED, local(EARLY_DAY))
+    (decl,) = r.recorded(EventType.DECLARATION)
+    t = step(desk, r.state, Reprint(BOSS, decl, V), local(EARLY_DAY))
+    assert t.state.screen is Screen.ISSUE and t.state.voter == V and t.state.error is None
+
+
+@pytest.mark.parametrize(
+    ("change", "voter", "day", "error"),
+    [
+        ({}, OTHER, EARLY_DAY, "一致しません"),
+        ({"data": {"reason": 2, "reprint": True}}, V, EARLY_DAY, "最初に印刷した"),
+        ({"type": EventType.RECORD_VIEWED}, V, EARLY_DAY, "最初に印刷した"),
+        ({"station_id": "E02"}, V, EARLY_DAY, "本日印刷した"),
+        ({}, V, date(2026, 12, 13), "本日印刷した"),
+        ({"data": {"reason": 9}}, V, EARLY_DAY, "事由"),
+    ],
+    ids=["other-voter", "a-reprint", "not-a-declaration", "other-station", "another-day", "bad-reason"],
+)
+def test_reprint_refuses_what_it_cannot_reprint(
+    change: dict[str, object], voter: Voter, day: date, error: str
+) -> None:
+    decl = replace(_first_declaration(), **change)  # type: ignore[arg-type]
+    desk = make_desk("E01")
+    state = run(desk, SIGN, local(day)).state
+    t = step(desk, state, Reprint(BOSS, decl, voter), local(day))
+    assert t.effects == () and t.state.error is not None and error in t.state.error
+    assert t.state == replace(state, error=t.state.error)
+
+
+def test_reprint_needs_a_manager() -> None:
+    decl = _first_declaration()
+    desk = make_desk("E01")
+    state = run(desk, SIGN, local(EARLY_DAY)).state
+    for auth in (CLERK_AS_BOSS, BAD_PIN):
+        t = step(desk, state, Reprint(auth, decl, V), local(EARLY_DAY))
+        assert t.effects == () and t.state.error
