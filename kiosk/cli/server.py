@@ -64,7 +64,6 @@ def _passphrase(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     """Open the package, check the TLS material, serve until interrupted."""
     from ballots.package import open_package
-
     from sync.server.runner import ServerTLS, serve
     from sync.server.storage import StorageError, parse_database_url
 
