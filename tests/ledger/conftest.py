@@ -64,6 +64,8 @@ def make_event() -> MakeEvent:
             EventType.RECORD_VIEWED: {"purpose": "受付"},
             EventType.STOCK_RECEIVED: {"count": 500},
             EventType.STATION_OPENED: {"test_mode": False},
+            EventType.STAFF_SIGN_IN_FAILED: {"attempt": 1, "locked": False},
+            EventType.STAFF_UNLOCKED: {"target": "c02"},
         }
         fields: dict[str, Any] = {
             "type": t,

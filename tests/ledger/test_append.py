@@ -298,6 +298,8 @@ def test_any_valid_events_round_trip_and_verify(tmp_path_factory: pytest.TempPat
             EventType.DECLARATION: {"reason": 2},
             EventType.PROXY_VOTE: {"helpers": ["c02", "c03"]},
             EventType.STOCK_RECEIVED: {"count": 10},
+            EventType.STAFF_SIGN_IN_FAILED: {"attempt": 1},
+            EventType.STAFF_UNLOCKED: {"target": "c02"},
         }.get(t, {"reason": "理由"})
         events.append(
             Event(
