@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ballots.events import Event, EventType
-from ballots.model import ElectionDefinition, OfflinePolicy, Role, Voter
+from ballots.model import ElectionDefinition, OfflinePolicy, Voter
 from ballots.rules import JST, Eligibility, VotedRecord, assess
 from kiosk import workflow as wf
 from kiosk.config import KioskConfig, PrinterKind, ReaderKind
@@ -47,6 +47,10 @@ class CardPort(Protocol):
 
     def read_with_collation(self, birth_date: date, security_code: str, expiry_year: int | None = None) -> Any:
         """Path 2: basic 4 info and face photo with 照合番号B; returns a reader.outcomes value."""
+        ...
+
+    def session(self) -> Any:
+        """A card session kept for one voter (reader.service.CardSession: ``read_photo`` after the PIN path)."""
         ...
 
 
@@ -127,9 +131,8 @@ class KioskRuntime:
         self.printer = printer
         from ballots.printing import PrintService
 
-        # Jobs are remembered for retry and reprint; a printer problem never raises into the reception.
+        # Jobs are remembered for retry; a printer problem never raises into the reception.
         self.print_service = PrintService(printer)
-        self._declaration_jobs: dict[str, str] = {}  # voter code → last 宣誓書 job id (for a reprint)
         self._sync_factory = sync_factory
         self._card_monitor = card_monitor
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -409,9 +412,6 @@ class KioskRuntime:
         session = self._need()
         report = session.reception.handle(action)
         state = report.state
-        for job in report.printed:
-            if state.voter is not None and job.title.startswith("宣誓書"):
-                self._declaration_jobs[state.voter.code] = job.job_id
         preview = None
         if state.screen is wf.Screen.CONFIRM_IDENTITY and state.voter is not None:
             preview = self.preview(state.voter)
@@ -441,6 +441,43 @@ class KioskRuntime:
             out.append((e.event_id, f"{e.at.astimezone(JST):%H:%M} 識別コード {e.voter} {election}"))
         return out
 
+    def declarations_today(self, limit: int = 50) -> list[tuple[str, str]]:
+        """宣誓書 first printed today at this desk, newest first, as (event id, label) for the manager's reprint list.
+
+        The label carries the time, the register key and the form's title, never a name.
+        """
+        session = self._need()
+        today = self.today()
+        declarations = session.ledger.events(types=[EventType.DECLARATION])
+        reprinted = {str(e.data.get("original")) for e in declarations if e.data.get("reprint")}
+        originals = [
+            e for e in declarations
+            if not e.data.get("reprint") and e.station_id == self.config.station
+            and e.at.astimezone(JST).date() == today
+        ]
+        out = []
+        for e in reversed(originals[-limit:]):
+            mark = "（再印刷済）" if e.event_id in reprinted else ""
+            label = f"{e.at.astimezone(JST):%H:%M} 識別コード {e.voter} 宣誓書（事由{e.data.get('reason')}）{mark}"
+            out.append((e.event_id, label))
+        return out
+
+    def reprint_declaration(self, auth: wf.ManagerAuth, event_id: str) -> DeskResult:
+        """Reprint the 宣誓書 of DECLARATION ``event_id`` (printed today at this desk), marked 再印刷.
+
+        Goes through the reception core like every other manager action: it verifies the manager, records the
+        DECLARATION with ``data.reprint = true`` and prints. Raises ValueError when the record or voter is unknown.
+        """
+        session = self._need()
+        original = session.ledger.get(event_id)
+        if original is None:
+            raise ValueError("再印刷する宣誓書の記録が見つかりません")
+        event = getattr(original, "event", original)  # the ledger returns the sealed row; the core wants the event
+        voter = session.package.register.by_code(str(event.voter or ""))
+        if voter is None:
+            raise ValueError(f"識別コード {event.voter} は選挙人名簿にありません")
+        return self.dispatch(wf.Reprint(auth, event, voter))
+
     # -- card (card lane) -------------------------------------------------------------------------------------------
 
     def read_card_pin(self, pin: str) -> Any:
@@ -456,36 +493,17 @@ class KioskRuntime:
         year = int(expiry_year) if expiry_year else None
         return self.card.read_with_collation(birth_date, security_code, year)
 
+    def read_card_photo(self, birth_date: date, security_code: str) -> Any:
+        """The face photo after a PIN read: birth date from the card, security code typed by the clerk (card lane).
+
+        Returns reader.outcomes PhotoRead (the photo in memory only) or a Failure; nothing is written to disk.
+        """
+        if self.card is None:
+            raise RuntimeError("no card reader configured")
+        with self.card.session() as s:
+            return s.read_photo(birth_date, security_code)
+
     # -- documents (desk lane) ------------------------------------------------------------------------------------
-
-    def _verify_manager(self, auth: wf.ManagerAuth) -> str:
-        from ballots.staff import verify_pin
-
-        definition = self._need().desk.definition
-        try:
-            account = definition.staff_member(auth.staff_id)
-        except KeyError:
-            raise ValueError(f"職員ID「{auth.staff_id}」は登録されていません") from None
-        if account.role is not Role.MANAGER:
-            raise ValueError(f"{account.name}さんは投票管理者ではありません")
-        if not verify_pin(account.pin_hash, auth.pin):
-            raise ValueError("投票管理者のPINが違います")
-        return account.id
-
-    def reprint_declaration(self, state: wf.ReceptionState, auth: wf.ManagerAuth) -> None:
-        """Print the current voter's 宣誓書 again, marked 再印刷, and record it (manager-signed)."""
-        manager = self._verify_manager(auth)
-        session = self._need()
-        if state.voter is None or state.reason is None:
-            raise ValueError("再印刷できる宣誓書がありません")
-        job_id = self._declaration_jobs.get(state.voter.code)
-        if job_id is None:
-            raise ValueError("この方の宣誓書はこの端末で印刷されていません")
-        self.print_service.reprint(job_id)
-        session.ledger.append(Event(
-            type=EventType.DECLARATION, station_id=self.config.station, staff_id=manager, at=self.now(),
-            voter=state.voter.code, data={"reason": state.reason, "reprint": True},
-        ))
 
     def print_report(self, kind: str) -> str:
         """Print a station report or the paper backup; returns the document's Japanese title."""

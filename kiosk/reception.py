@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from ballots.declaration import render_declaration
-from ballots.events import CheckInKind, Event
+from ballots.events import CheckInKind, Event, EventType
 from ballots.matching import CardMatch, MatchStatus
 from ballots.model import Voter
 from ballots.printing import JobStatus, PrintDocument, PrintJob, PrintService
@@ -43,6 +43,7 @@ from kiosk.workflow import (
     Record,
     VotersFound,
     initial_state,
+    sign_in_failures_from,
     step,
 )
 
@@ -140,7 +141,13 @@ class Reception:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.on_recorded = on_recorded
         self.search_limit = search_limit
-        self._state = initial_state()
+        # Sign-in locks outlive a restart: a locked staff id stays locked until a manager unlocks it.
+        events = getattr(ledger, "events", None)
+        failures: dict[str, int] = {}
+        if events is not None:
+            types = [EventType.STAFF_SIGN_IN, EventType.STAFF_SIGN_IN_FAILED, EventType.STAFF_UNLOCKED]
+            failures = sign_in_failures_from(events(types=types))
+        self._state = replace(initial_state(), sign_in_failures=failures)
         self._lock = threading.Lock()
 
     @property
@@ -270,7 +277,9 @@ class Reception:
                 printed_at=printed_at,
             )
 
-        job = self.printer.submit(PrintDocument(f"宣誓書-{eff.voter.code}", render))
+        # Rendered as a reprint from the start when the workflow says so (the form then carries 再印刷).
+        title = f"宣誓書-{eff.voter.code}" + ("（再印刷）" if eff.reprint else "")
+        job = self.printer.submit(PrintDocument(title, lambda reprint: render(reprint or eff.reprint)))
         if job.status is JobStatus.FAILED:
             log.error("宣誓書 for voter %s failed to print: %s", eff.voter.code, job.error)
         return job

@@ -32,6 +32,10 @@ __all__ = ["KioskController"]
 log = logging.getLogger(__name__)
 
 _SEX = {"M": "男", "F": "女"}
+_IDENTITY_TEXT = {
+    wf.IDENTITY_CARD_PHOTO: "（顔写真で確認）",
+    wf.IDENTITY_CARD_PIN_NO_PHOTO: "（暗証番号・顔写真未確認）",
+}
 
 
 def _search_row(v: Any) -> SearchRow:
@@ -63,6 +67,7 @@ class KioskController(QObject):
         self.state: wf.ReceptionState = wf.initial_state()
         self.info: StartupInfo | None = None
         self.photo: Any = None  # the card's face photo of the current voter, in memory only
+        self.card_birth: date | None = None  # the card's birth date (for a photo read after the PIN path)
         self.preview: Eligibility | None = None
         self.station_open = False
         self.test_mode = False
@@ -92,6 +97,7 @@ class KioskController(QObject):
         w.voter.confirmed.connect(lambda: self.dispatch(wf.Confirmed()))
         w.voter.not_this_person.connect(lambda: self.dispatch(wf.NotThisPerson()))
         w.voter.cancelled.connect(lambda: self.dispatch(wf.Cancel()))
+        w.voter.photo_requested.connect(self.read_photo)
         w.reason.chosen.connect(lambda n: self.dispatch(wf.ReasonChosen(n)))
         w.reason.cancelled.connect(lambda: self.dispatch(wf.Cancel()))
         w.ballots.finished.connect(lambda: self.dispatch(wf.Finish()))
@@ -248,6 +254,7 @@ class KioskController(QObject):
         if state.screen is wf.Screen.SIGNED_OUT or (state.voter is None and state.screen is wf.Screen.READY):
             # The photo lives only as long as the voter is at the desk: drop our reference and the screen's copy.
             self.photo = None
+            self.card_birth = None
             self.preview = None
             self.window.voter.clear()
         if previous.staff != state.staff:
@@ -324,7 +331,9 @@ class KioskController(QObject):
             register_ref=f"{voter.volume}冊 {voter.page}頁 {voter.line}行",
             elections=_election_lines(self.preview) if self.preview is not None else (),
             photo=self.photo if s.source is wf.IdSource.CARD else None,
-            source=source,
+            source=source + _IDENTITY_TEXT.get(s.identity or "", ""),
+            photo_offer=wf.PhotoChecked in wf.allowed_actions(s),
+            note=s.notice if s.identity == wf.IDENTITY_CARD_PIN_NO_PHOTO else "",
         )
         w.voter.set_voter(card)
         w.show_page(w.voter)
@@ -366,6 +375,7 @@ class KioskController(QObject):
             self.window.current_page().show_error("この画面では入場券を読み取れません。完了してから読み取ってください。")
             return
         self.photo = None
+        self.card_birth = None
         self.dispatch(wf.BarcodeScanned(text))
 
     def _card_changed(self, present: bool) -> None:
@@ -402,11 +412,43 @@ class KioskController(QObject):
             if getattr(outcome, "ok", False):
                 self.photo = getattr(outcome, "photo", None)
                 info = outcome.info
-                self.dispatch(wf.CardRead(info.name, info.address, info.birth_date, info.sex_code))
+                self.card_birth = info.birth_date
+                self.dispatch(wf.CardRead(info.name, info.address, info.birth_date, info.sex_code,
+                                          photo=self.photo is not None))
                 return
             self._card_failed(outcome, back)
 
         self.ops.run("card read", fn, *args, on_done=done, on_error=self._fail("カード読取"), lane="card")
+
+    def read_photo(self, security_code: str) -> None:
+        """After a PIN read: the face photo with the security code (card lane), then shown beside the record."""
+        if wf.PhotoChecked not in wf.allowed_actions(self.state) or self.card_birth is None:
+            self.window.voter.show_error("この画面では顔写真を読み取れません。")
+            return
+        voter = self.window.voter
+        voter.set_photo_busy(True)
+
+        def done(outcome: Any) -> None:
+            voter.set_photo_busy(False)
+            if self.state.screen is not wf.Screen.CONFIRM_IDENTITY:
+                return  # the voter left (Esc) while the card was being read: the photo is not theirs to show
+            if getattr(outcome, "ok", False) and getattr(outcome, "photo", None) is not None:
+                self.photo = outcome.photo
+                self.dispatch(wf.PhotoChecked())
+                return
+            message = getattr(outcome, "message", "顔写真を読み取れませんでした。")
+            self._render()
+            voter.show_error(f"{message}　写真なしで進める場合は、顔写真未確認として記録されます。")
+            self.state_rendered.emit("photo_failed")
+
+        def failed(exc: BaseException) -> None:
+            voter.set_photo_busy(False)
+            self._render()
+            voter.show_error("顔写真を読み取れませんでした。写真なしで進める場合は、顔写真未確認として記録されます。")
+            self.window.errors.show(exc, "顔写真の読取")
+
+        self.ops.run("photo read", self.runtime.read_card_photo, self.card_birth, security_code, on_done=done,
+                     on_error=failed, lane="card")
 
     def _card_failed(self, outcome: Any, back: Any) -> None:
         kind = type(outcome).__name__
@@ -441,26 +483,30 @@ class KioskController(QObject):
             ("proxy", wf.ProxyVote),
             ("braille", wf.Braille),
             ("reissue", wf.Reissue),
+            ("reprint", wf.Reprint),
+            ("unlock", wf.UnlockStaff),
         ):
             if action in allowed:
                 keys.append(key)
-        if self.state.screen is wf.Screen.ISSUE and self.state.reason is not None:
-            keys.append("reprint")
         if not keys:
             self.window.current_page().show_error("この画面で使える管理者の操作はありません。")
             return
         elections = [(e.id, e.name) for e in self.state.to_issue]
+        runtime = self.runtime
 
-        def show(targets: list[tuple[str, str]]) -> None:
-            self.window.manager.offer(keys, elections=elections, targets=targets)
+        def choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+            # Both lists come from the ledger: read them on the desk lane, never on the UI thread.
+            targets = runtime.recent_events() if "void" in keys else []
+            declarations = runtime.declarations_today() if "reprint" in keys else []
+            return targets, declarations
+
+        def show(lists: tuple[list[tuple[str, str]], list[tuple[str, str]]]) -> None:
+            targets, declarations = lists
+            self.window.manager.offer(keys, elections=elections, targets=targets, declarations=declarations)
             self.window.show_page(self.window.manager)
             self.state_rendered.emit("manager")
 
-        if "void" in keys:
-            self.ops.run("recent check-ins", self.runtime.recent_events, on_done=show,
-                         on_error=self._fail("記録の一覧"), lane="desk")
-        else:
-            show([])
+        self.ops.run("manager choices", choices, on_done=show, on_error=self._fail("記録の一覧"), lane="desk")
 
     def manager_action(self, key: str, fields: dict[str, Any]) -> None:
         """Turn the manager page's fields into the core's action."""
@@ -479,25 +525,35 @@ class KioskController(QObject):
         elif key == "reissue":
             action = wf.Reissue(auth, fields["election"], fields["reason"])
         elif key == "reprint":
-            self.reprint(auth)
+            self.reprint(auth, fields["declaration"])
             return
+        elif key == "unlock":
+            action = wf.UnlockStaff(auth, fields["staff"])
         else:
             raise ValueError(f"unknown manager function {key!r}")
         self.dispatch(action)
 
-    def reprint(self, auth: wf.ManagerAuth) -> None:
-        """Reprint the current voter's 宣誓書, marked as a reprint (manager-signed, logged)."""
+    def reprint(self, auth: wf.ManagerAuth, declaration: str) -> None:
+        """Reprint a 宣誓書 printed today at this desk, marked 再印刷 (through the core: manager-signed, logged)."""
+        if self._desk_busy:
+            return
+        self._set_desk_busy(True)
 
-        def done(_: object) -> None:
-            self._render()
-            self.window.ballots.show_error("")
-            self.window.notice("宣誓書を再印刷しました（再印刷の表示あり）。")
+        def done(result: DeskResult) -> None:
+            self._set_desk_busy(False)
+            self._apply(result.state)
+            if result.state.error is None:
+                self.window.notice("宣誓書を再印刷しました（再印刷の表示あり）。")
 
         def failed(exc: BaseException) -> None:
-            self.window.manager.show_error(str(exc) if isinstance(exc, ValueError) else "再印刷できませんでした。")
+            self._set_desk_busy(False)
+            self._render()
+            self.window.current_page().show_error(
+                str(exc) if isinstance(exc, ValueError) else "再印刷できませんでした。"
+            )
             self.window.errors.show(exc, "宣誓書の再印刷")
 
-        self.ops.run("reprint", self.runtime.reprint_declaration, self.state, auth, on_done=done, on_error=failed,
+        self.ops.run("reprint", self.runtime.reprint_declaration, auth, declaration, on_done=done, on_error=failed,
                      lane="desk")
 
     # -- status ---------------------------------------------------------------------------------------------------

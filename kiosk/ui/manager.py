@@ -1,4 +1,5 @@
-"""The manager's functions: void, 仮投票, refusal, 代理/点字, reissue, reprint — each with the manager's id + PIN.
+"""The manager's functions: void, 仮投票, refusal, 代理/点字, reissue, reprint, sign-in unlock — each with the
+manager's id + PIN.
 
 The page offers only the functions the current reception state allows (the controller asks the core) and collects the
 fields each one needs; the core verifies the PIN and records the event.
@@ -34,7 +35,7 @@ class ManagerFunction:
 
     key: str
     label: str
-    fields: tuple[str, ...]  # of: reason, article, helpers, election, target
+    fields: tuple[str, ...]  # of: reason, article, helpers, election, target, declaration, staff
 
 
 MANAGER_FUNCTIONS: dict[str, ManagerFunction] = {
@@ -46,7 +47,8 @@ MANAGER_FUNCTIONS: dict[str, ManagerFunction] = {
         ManagerFunction("proxy", "代理投票（補助者2名）", ("helpers",)),
         ManagerFunction("braille", "点字投票", ()),
         ManagerFunction("reissue", "投票用紙の再交付", ("election", "reason")),
-        ManagerFunction("reprint", "宣誓書の再印刷", ()),
+        ManagerFunction("reprint", "宣誓書の再印刷（本日この端末で印刷したもの）", ("declaration",)),
+        ManagerFunction("unlock", "職員のサインインロック解除", ("staff",)),
     )
 }
 
@@ -78,10 +80,16 @@ class ManagerPage(Page):
         self.election.setAccessibleName("選挙")
         self.target = QComboBox()
         self.target.setAccessibleName("取り消す記録")
+        self.declaration = QComboBox()
+        self.declaration.setAccessibleName("再印刷する宣誓書")
+        self.staff = QLineEdit()
+        self.staff.setAccessibleName("ロックを解除する職員ID")
         self.form = QFormLayout()
         self._rows: dict[str, tuple[QWidget, ...]] = {}
         for key, caption, widget in (
             ("target", "取り消す記録", self.target),
+            ("declaration", "再印刷する宣誓書", self.declaration),
+            ("staff", "ロック解除する職員ID", self.staff),
             ("election", "選挙", self.election),
             ("reason", "理由", self.reason),
             ("article", "根拠条文", self.article),
@@ -93,7 +101,7 @@ class ManagerPage(Page):
             self._rows[key] = (caption_label, widget)
         self.form.addRow(label("投票管理者ID", "fieldName"), self.manager_id)
         self.form.addRow(label("暗証番号", "fieldName"), self.pin)
-        for w in (self.reason, self.article, self.helper1, self.helper2, self.manager_id):
+        for w in (self.reason, self.article, self.helper1, self.helper2, self.staff, self.manager_id):
             w.returnPressed.connect(self.focusNextChild)
         self.pin.returnPressed.connect(self._submit)
         self.ok = shortcut_button("実行", "F12", self._submit, self)
@@ -122,8 +130,10 @@ class ManagerPage(Page):
         *,
         elections: Sequence[tuple[str, str]] = (),
         targets: Sequence[tuple[str, str]] = (),
+        declarations: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """Offer these functions; ``elections``/``targets`` are (id, label) choices for reissue / void."""
+        """Offer these functions; ``elections``/``targets``/``declarations`` are (id, label) choices for reissue /
+        void / reprint."""
         self.functions.clear()
         for key in keys:
             item = QListWidgetItem(MANAGER_FUNCTIONS[key].label)
@@ -135,7 +145,10 @@ class ManagerPage(Page):
         self.target.clear()
         for tid, text in targets:
             self.target.addItem(text, tid)
-        for w in (self.reason, self.helper1, self.helper2, self.manager_id, self.pin):
+        self.declaration.clear()
+        for did, text in declarations:
+            self.declaration.addItem(text, did)
+        for w in (self.reason, self.helper1, self.helper2, self.staff, self.manager_id, self.pin):
             w.clear()
         self.show_error("")
         if keys:
@@ -187,6 +200,17 @@ class ManagerPage(Page):
             fields["target"] = self.target.currentData()
             if fields["target"] is None:
                 self.show_error("取り消す記録がありません。")
+                return
+        if "declaration" in needed:
+            fields["declaration"] = self.declaration.currentData()
+            if fields["declaration"] is None:
+                self.show_error("本日この端末で印刷した宣誓書はありません。")
+                return
+        if "staff" in needed:
+            fields["staff"] = self.staff.text().strip()
+            if not fields["staff"]:
+                self.show_error("ロックを解除する職員IDを入力してください。")
+                self.staff.setFocus()
                 return
         if not fields["manager_id"] or not fields["pin"]:
             self.show_error("投票管理者IDと暗証番号を入力してください。")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QIntValidator, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QIntValidator, QKeyEvent, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -661,6 +661,23 @@ class VoterCard:
     elections: tuple[ElectionLine, ...]
     photo: Any = None
     source: str = ""  # how identified: card (PIN / 照合番号B), 入場券, search
+    photo_offer: bool = False  # card read by PIN: the photo can still be read with the security code
+    note: str = ""  # shown prominently, e.g. that the face photo was not checked
+
+
+class _CodeField(QLineEdit):
+    """A line edit whose Enter is its own (returnPressed), not the screen's "confirm" shortcut."""
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent) and e.key() in (
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Enter,
+        ):
+            # Accepting the override delivers Enter to the field: typing the code and Enter reads the photo,
+            # it never confirms the voter by accident.
+            e.accept()
+            return True
+        return super().event(e)
 
 
 class VoterPage(Page):
@@ -669,9 +686,19 @@ class VoterPage(Page):
     confirmed = Signal()
     not_this_person = Signal()
     cancelled = Signal()
+    photo_requested = Signal(str)  # the 4-digit security code typed by the clerk
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("本人確認", parent)
+        self.note = label("", "bad")
+        self.note.setVisible(False)
+        self.code = _CodeField()
+        self.code.setMaxLength(4)
+        self.code.setValidator(QIntValidator(0, 9999, self))
+        self.code.setPlaceholderText("セキュリティコード4桁")
+        self.code.setAccessibleName("セキュリティコード（顔写真の読取）")
+        self.code.returnPressed.connect(self._read_photo)
+        self.photo_button = shortcut_button("顔写真を読む", "F4", self._photo_key, self)
         self.photo = QLabel()
         self.photo.setObjectName("photo")
         self.photo.setFixedSize(300, 380)
@@ -701,8 +728,18 @@ class VoterPage(Page):
         right.addWidget(label("本日の選挙", "fieldName"))
         right.addLayout(self.elections)
         right.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
+        self.photo_row = QWidget()
+        photo_row = QHBoxLayout(self.photo_row)
+        photo_row.setContentsMargins(0, 0, 0, 0)
+        photo_row.addWidget(self.code)
+        photo_row.addWidget(self.photo_button)
+        self.photo_row.setVisible(False)
+        left.addWidget(self.photo_row)
+        left.addStretch(1)
         top = QHBoxLayout()
-        top.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(left)
         top.addLayout(right, 1)
         self.confirm_button = shortcut_button("本人です", "Return", self.confirmed.emit, self)
         self.reject_button = shortcut_button("本人ではない", "F8", self.not_this_person.emit, self, "danger")
@@ -714,6 +751,7 @@ class VoterPage(Page):
         buttons.addWidget(self.confirm_button)
         lay = QVBoxLayout(self)
         lay.addWidget(_title("本人確認：写真とご本人を見比べてください"))
+        lay.addWidget(self.note)
         lay.addLayout(top, 1)
         lay.addWidget(self.error)
         lay.addLayout(buttons)
@@ -727,9 +765,19 @@ class VoterPage(Page):
                 pix.scaled(self.photo.size(), Qt.AspectRatioMode.KeepAspectRatio,
                            Qt.TransformationMode.SmoothTransformation)
             )
+        elif card.photo_offer:
+            self.photo.setPixmap(QPixmap())
+            self.photo.setText("顔写真 未確認\n（暗証番号で読取）\n\nセキュリティコードを入力して\nEnter または F4")
         else:
             self.photo.setPixmap(QPixmap())
             self.photo.setText("写真なし\n（カード以外で確認）")
+        self.photo_row.setVisible(card.photo_offer)
+        self.code.setEnabled(True)
+        self.photo_button.setEnabled(True)
+        if not card.photo_offer:
+            self.code.clear()
+        self.note.setText(card.note)
+        self.note.setVisible(bool(card.note))
         self.name.setText(card.name)
         self.kana.setText(card.kana)
         self.fields["birth"].setText(card.birth)
@@ -751,10 +799,41 @@ class VoterPage(Page):
     def enter(self) -> None:
         self.setFocus()
 
+    def set_photo_busy(self, busy: bool) -> None:
+        """While the photo is read in the background: say so, and take no second request."""
+        self.code.setEnabled(not busy)
+        self.photo_button.setEnabled(not busy)
+        if busy:
+            self.photo.setText("顔写真を読み取っています…")
+
+    def _photo_key(self) -> None:
+        # F4: with a code typed, read; otherwise go to the field so the clerk can type it (keyboard only).
+        if not self.photo_row.isVisible():
+            return
+        if len(self.code.text().strip()) == 4:
+            self._read_photo()
+        else:
+            self.code.setFocus()
+
+    def _read_photo(self) -> None:
+        code = self.code.text().strip()
+        if len(code) != 4 or not code.isdigit():
+            self.show_error("セキュリティコードは4桁の数字です（カード券面の右下）。")
+            self.code.setFocus()
+            return
+        self.show_error("")
+        self.code.clear()
+        self.setFocus()  # afterwards Enter confirms the voter again
+        self.photo_requested.emit(code)
+
     def clear(self) -> None:
         """Forget the voter: the photo and the record leave the screen's memory with the person."""
         self.photo.setPixmap(QPixmap())
         self.photo.setText("")
+        self.code.clear()
+        self.photo_row.setVisible(False)
+        self.note.setText("")
+        self.note.setVisible(False)
         self.name.setText("")
         self.kana.setText("")
         for field in self.fields.values():

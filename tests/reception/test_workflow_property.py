@@ -11,7 +11,7 @@ answers with random content). Invariants checked after every step:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from hypothesis import HealthCheck, given, settings
@@ -208,7 +208,15 @@ def test_invariants_hold_for_any_action_sequence(data: st.DataObject, station: s
         t = step(desk, before, action, now)
         state = t.state
         if state.error is not None:
-            assert t.effects == ()
+            if t.effects:
+                # The one refusal that records something: a wrong staff PIN is logged (staff id only) and counted.
+                assert isinstance(action, SignIn)
+                (rec,) = t.effects
+                assert isinstance(rec, Record)
+                assert [e.type for e in rec.events] == [EventType.STAFF_SIGN_IN_FAILED]
+                assert set(rec.events[0].data) == {"attempt", "locked"}  # never the PIN typed
+                assert state.sign_in_failures[rec.events[0].staff_id] == rec.events[0].data["attempt"]
+                before = replace(before, sign_in_failures=state.sign_in_failures)
             assert state == ReceptionState(**{**_fields(before), "error": state.error})
             continue
         if state.screen in (Screen.READY, Screen.SIGNED_OUT, Screen.SEARCHING):

@@ -67,7 +67,7 @@ def test_early_voter_by_card_collation_b(kiosk: Any, sample: Any, era_input: Any
     assert k.window.voter.name.text() == voter.name
     assert k.window.voter.kana.text() == voter.kana
     assert k.window.voter.fields["birth"].text().startswith(("大正", "昭和", "平成"))
-    assert k.window.voter.fields["source"].text() == "マイナンバーカード"
+    assert k.window.voter.fields["source"].text() == "マイナンバーカード（顔写真で確認）"
     assert len(k.window.voter.election_labels) == 4  # the status for every election of the day
     k.enter()
     assert k.state.screen is wf.Screen.CHOOSE_REASON
