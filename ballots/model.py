@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
 __all__ = [
+    "DECISION_HOLDER_PREFIX",
     "AbsenteeStatus",
     "DeclarationLayout",
     "DefinitionError",
@@ -26,6 +28,8 @@ __all__ = [
     "Station",
     "StationKind",
     "Voter",
+    "decision_holder_key",
+    "is_decision_holder_key",
 ]
 
 
@@ -396,3 +400,28 @@ def _unique(values: list[str], section: str, key: str) -> None:
         if v in seen:
             raise DefinitionError(f"{section}[{i}].{key}: duplicate {v!r}")
         seen.add(v)
+
+
+#: First digit of the synthetic register key of a 決定書等所持者 (法42条ただし書: not in the register, votes on a
+#: court or committee decision). docs/contracts.md: "9" + the decision reference's digits, zero-padded to 15 digits.
+DECISION_HOLDER_PREFIX = "9"
+
+
+def decision_holder_key(reference: str) -> str:
+    """The synthetic 15-digit register key for a decision holder, derived deterministically from the decision's
+    reference (e.g. 「令和8年選管決定第12号」 → every digit of it, NFKC-normalised, in order: "9" + "0000000000812").
+
+    The same decision always gives the same key, so the server's claim keeps it one ballot per person per election.
+    Raises ValueError when the reference has no digit or more than 14.
+    """
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", reference) if ch in "0123456789")
+    if not digits:
+        raise ValueError("decision reference has no number")
+    if len(digits) > 14:
+        raise ValueError(f"decision reference has {len(digits)} digits; at most 14 fit a register key")
+    return DECISION_HOLDER_PREFIX + digits.zfill(14)
+
+
+def is_decision_holder_key(code: str) -> bool:
+    """Whether ``code`` has the form of a decision holder's synthetic key (15 digits starting with the prefix)."""
+    return len(code) == 15 and code.isdigit() and code.startswith(DECISION_HOLDER_PREFIX)

@@ -259,8 +259,10 @@ class Reception:
         return answer
 
     def _print_declaration(self, eff: PrintDeclaration) -> PrintJob | None:
+        # A decision holder (法42条ただし書) has no register entry: a blank form, filled in by hand.
+        who = eff.voter.code if eff.voter is not None else "決定書等所持者"
         if self.printer is None:
-            log.warning("no printer configured: 宣誓書 for voter %s not printed", eff.voter.code)
+            log.warning("no printer configured: 宣誓書 for voter %s not printed", who)
             return None
         definition = self.desk.definition
         station = definition.station(eff.station_id)
@@ -278,10 +280,10 @@ class Reception:
             )
 
         # Rendered as a reprint from the start when the workflow says so (the form then carries 再印刷).
-        title = f"宣誓書-{eff.voter.code}" + ("（再印刷）" if eff.reprint else "")
+        title = f"宣誓書-{who}" + ("（再印刷）" if eff.reprint else "")
         job = self.printer.submit(PrintDocument(title, lambda reprint: render(reprint or eff.reprint)))
         if job.status is JobStatus.FAILED:
-            log.error("宣誓書 for voter %s failed to print: %s", eff.voter.code, job.error)
+            log.error("宣誓書 for voter %s failed to print: %s", who, job.error)
         return job
 
     def _log_recorded(self, events: Sequence[Event]) -> None:

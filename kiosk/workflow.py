@@ -25,7 +25,16 @@ from datetime import date, datetime
 from typing import Any
 
 from ballots.events import REASONS, CheckInKind, Event, EventType, new_event_id
-from ballots.model import AbsenteeStatus, Election, ElectionDefinition, OfflinePolicy, Role, StaffAccount, Voter
+from ballots.model import (
+    AbsenteeStatus,
+    Election,
+    ElectionDefinition,
+    OfflinePolicy,
+    Role,
+    StaffAccount,
+    Voter,
+    decision_holder_key,
+)
 from ballots.register import code_from_barcode
 from ballots.rules import JST, Code, Eligibility, VotedRecord, assess
 from ballots.wareki import format_wareki
@@ -33,6 +42,7 @@ from ballots.wareki import format_wareki
 __all__ = [
     "IDENTITY_CARD_PHOTO",
     "IDENTITY_CARD_PIN_NO_PHOTO",
+    "IDENTITY_DECISION",
     "IDENTITY_ENTRY_TICKET",
     "IDENTITY_REGISTER_SEARCH",
     "MAX_SIGN_IN_FAILURES",
@@ -49,6 +59,7 @@ __all__ = [
     "ClaimAnswered",
     "ClaimStatus",
     "Confirmed",
+    "DecisionHolder",
     "Desk",
     "Effect",
     "FindVoter",
@@ -119,6 +130,7 @@ IDENTITY_CARD_PHOTO = "card_photo"  # card read and its face photo shown beside 
 IDENTITY_CARD_PIN_NO_PHOTO = "card_pin_no_photo"  # card read with the voter's PIN; the photo was not checked
 IDENTITY_ENTRY_TICKET = "entry_ticket"  # 入場券 barcode (no photo exists)
 IDENTITY_REGISTER_SEARCH = "register_search"  # name / kana / birth date search (no photo exists)
+IDENTITY_DECISION = "decision_document"  # the manager checked the court / committee decision (法42条ただし書)
 
 #: Consecutive wrong PINs after which a staff id is locked at this desk until a manager unlocks it.
 MAX_SIGN_IN_FAILURES = 5
@@ -130,6 +142,7 @@ class IdSource(enum.StrEnum):
     CARD = "card"  # マイナンバーカード basic 4 info
     BARCODE = "barcode"  # 入場券
     MANUAL = "manual"  # name / kana / birth date search
+    DECISION = "decision"  # 決定書等所持者 (法42条ただし書): not in the register, a manager checked the paper decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +335,19 @@ class UnlockStaff:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionHolder:
+    """法42条ただし書: a person not in the register holds a court or committee decision that they may vote.
+
+    The manager checks the paper decision and gives its reference (e.g. 「令和8年選管決定第12号」). The voter is keyed
+    by :func:`ballots.model.decision_holder_key` of that reference; events carry the reference, never the name (the
+    name is on the paper decision).
+    """
+
+    manager: ManagerAuth
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reprint:
     """A manager reprints a 宣誓書 printed today at this desk, marked 再印刷.
 
@@ -365,6 +391,7 @@ Action = (
     | Reissue
     | Void
     | UnlockStaff
+    | DecisionHolder
     | Reprint
     | PhotoChecked
     | Finish
@@ -430,9 +457,10 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class PrintDeclaration:
-    """Print the 宣誓書 for an early voter (prefilled or blank per the package's layout)."""
+    """Print the 宣誓書 for an early voter (prefilled or blank per the package's layout; blank for a decision
+    holder, who has no register entry: ``voter`` None)."""
 
-    voter: Voter
+    voter: Voter | None
     reason: int
     elections: tuple[Election, ...]
     on: date
@@ -522,6 +550,9 @@ class ReceptionState:
     braille: bool = False
     reissued: tuple[str, ...] = ()
     identity: str | None = None  # IDENTITY_* for the voter at the desk
+    decision_ref: str | None = None  # 決定書等所持者: the decision's reference (voter is None)
+    decision_key: str | None = None  # ... and the synthetic register key derived from it
+    decision_by: str | None = None  # ... and the manager who checked the decision
     # Consecutive wrong PINs per staff id at this desk; kept across voters and sign-outs (a desk-level fact).
     sign_in_failures: Mapping[str, int] = field(default_factory=dict)
     notice: str = ""
@@ -563,10 +594,12 @@ class Transition:
 _VOTER_EXIT = (Cancel,)
 _ALLOWED: Mapping[Screen, tuple[type, ...]] = {
     Screen.SIGNED_OUT: (SignIn,),
-    Screen.READY: (SignIn, SignOut, CardRead, BarcodeScanned, ManualSearch, Void, UnlockStaff, Reprint),
+    Screen.READY: (
+        SignIn, SignOut, CardRead, BarcodeScanned, ManualSearch, Void, UnlockStaff, Reprint, DecisionHolder
+    ),
     Screen.SEARCHING: (VotersFound, *_VOTER_EXIT),
     Screen.CHOOSE_CANDIDATE: (CandidateChosen, CardRead, BarcodeScanned, ManualSearch, *_VOTER_EXIT),
-    Screen.NOT_FOUND: (CardRead, BarcodeScanned, ManualSearch, Finish, *_VOTER_EXIT),
+    Screen.NOT_FOUND: (CardRead, BarcodeScanned, ManualSearch, DecisionHolder, Finish, *_VOTER_EXIT),
     Screen.CONFIRM_IDENTITY: (Confirmed, NotThisPerson, PhotoChecked, *_VOTER_EXIT),
     Screen.IDENTITY_DOUBT: (Refuse, Provisional, *_VOTER_EXIT),
     Screen.CHECKING: (HistoryLoaded, *_VOTER_EXIT),
@@ -884,9 +917,9 @@ def _candidate_chosen(ctx: _Ctx, a: CandidateChosen) -> Transition:
 def _confirmed(ctx: _Ctx, a: Confirmed) -> Transition:
     if ctx.state.screen is Screen.STOP:
         return _acknowledge_partial(ctx)
-    voter = _voter(ctx)
+    code = _code(ctx)
     state = replace(ctx.state, screen=Screen.CHECKING, notice="投票状況を確認しています", lines=())
-    return Transition(state, (LoadHistory(voter.code),))
+    return Transition(state, (LoadHistory(code),))
 
 
 def _photo_checked(ctx: _Ctx, a: PhotoChecked) -> Transition:
@@ -919,6 +952,15 @@ def _not_this_person(ctx: _Ctx, a: NotThisPerson) -> Transition:
     return Transition(state)
 
 
+def _code(ctx: _Ctx) -> str:
+    """The register key of the person at the desk: the register entry's, or a decision holder's synthetic key."""
+    if ctx.state.voter is not None:
+        return ctx.state.voter.code
+    if ctx.state.decision_key is not None:
+        return ctx.state.decision_key
+    raise _Refused("選挙人が選ばれていません")
+
+
 def _voter(ctx: _Ctx) -> Voter:
     if ctx.state.voter is None:  # the screen guards make this unreachable; kept as a clear failure
         raise _Refused("選挙人が選ばれていません")
@@ -929,19 +971,22 @@ def _voter(ctx: _Ctx) -> Voter:
 
 
 def _assess(ctx: _Ctx, state: ReceptionState) -> Eligibility:
+    voted = [r for r in state.voted if r.election not in state.overridden]
+    if state.decision_ref is not None:
+        # 法42条ただし書: not in the register; the rules decide with no register entry and the decision's authority.
+        return assess(ctx.definition, ctx.desk.station_id, ctx.today, None, voted, decision_holder=True)
     voter = _voter(replace(ctx, state=state))
     if state.absentee_overridden and voter.absentee is AbsenteeStatus.ISSUED:
         voter = replace(voter, absentee=None)
     if state.absentee_overridden and voter.absentee is AbsenteeStatus.RECEIVED:
         voter = replace(voter, absentee=None)
     # A manager's override lifts the already-voted record for those elections only; every other rule still applies.
-    voted = [r for r in state.voted if r.election not in state.overridden]
     return assess(ctx.definition, ctx.desk.station_id, ctx.today, voter, voted)
 
 
 def _history_loaded(ctx: _Ctx, a: HistoryLoaded) -> Transition:
-    voter = _voter(ctx)
-    if a.voter_code != voter.code:
+    code = _code(ctx)
+    if a.voter_code != code:
         raise _Refused("別の選挙人の投票状況が返されました。もう一度確認してください")
     return _decide(ctx, replace(ctx.state, voted=tuple(a.records)))
 
@@ -965,7 +1010,7 @@ def _decide(ctx: _Ctx, state: ReceptionState) -> Transition:
         stops = (*unacknowledged, *elig.manager_decides)
         shown = replace(ctx, state=state).event(
             EventType.STOP_SHOWN,
-            voter=elig.voter_code,
+            voter=_code(ctx),
             data={
                 "codes": sorted({d.code.value for d in stops}),
                 "elections": [d.election.id for d in stops],
@@ -996,7 +1041,7 @@ def _reason_chosen(ctx: _Ctx, a: ReasonChosen) -> Transition:
 def _claim_or_finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
     elig = state.eligibility
     assert elig is not None
-    voter = _voter(replace(ctx, state=state))
+    code = _code(replace(ctx, state=state))
     # Overridden elections are not claimed: the server already holds a claim; the check-in stands as a conflict.
     # Provisional votes are not claimed either: the identity is in dispute, so the real voter must not be blocked.
     pending = tuple(
@@ -1007,9 +1052,9 @@ def _claim_or_finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
     if pending:
         prepared = dict(state.prepared)
         for eid in pending:
-            prepared[eid] = ctx.event(EventType.CHECK_IN, voter=voter.code, election=eid, data=_check_in_data(state))
+            prepared[eid] = ctx.event(EventType.CHECK_IN, voter=code, election=eid, data=_check_in_data(state))
         state = replace(state, screen=Screen.CLAIMING, notice="投票用紙の交付を登録しています", prepared=prepared)
-        return Transition(state, (Claim(voter.code, tuple(prepared[eid] for eid in pending)),))
+        return Transition(state, (Claim(code, tuple(prepared[eid] for eid in pending)),))
     return _finalise(ctx, state)
 
 
@@ -1019,17 +1064,22 @@ _PENDING = ClaimAnswer(ClaimStatus.ACCEPTED)
 def _check_in_data(state: ReceptionState) -> dict[str, Any]:
     elig = state.eligibility
     assert elig is not None
-    return {
+    data: dict[str, Any] = {
         "kind": elig.kind.value,
         "source": state.source.value if state.source else None,
         "identity": state.identity,
     }
+    if state.decision_ref is not None:
+        # The reference only: the name is on the paper decision, never in an event.
+        data["decision_ref"] = state.decision_ref
+        data["decision_by"] = state.decision_by
+    return data
 
 
 def _claim_answered(ctx: _Ctx, a: ClaimAnswered) -> Transition:
     state = ctx.state
-    voter = _voter(ctx)
-    if a.voter_code != voter.code:
+    code = _code(ctx)
+    if a.voter_code != code:
         raise _Refused("別の選挙人の登録結果が返されました")
     unknown = set(a.answers) - set(state.prepared)
     if unknown:
@@ -1052,7 +1102,7 @@ def _finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
     """Record the check-ins (or the 仮投票), print the 宣誓書, and show the ballots to hand over."""
     elig = state.eligibility
     assert elig is not None
-    voter = _voter(replace(ctx, state=state))
+    code = _code(replace(ctx, state=state))
     offline = [
         e.id
         for e in elig.issuable
@@ -1072,16 +1122,17 @@ def _finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
     lines: list[BallotLine] = []
     if state.reason is not None:
         issued = elig.issuable
-        effects.append(PrintDeclaration(voter, state.reason, issued, ctx.today, ctx.desk.station_id))
+        # A decision holder has no register entry: the 宣誓書 is printed blank and filled in by hand.
+        effects.append(PrintDeclaration(state.voter, state.reason, issued, ctx.today, ctx.desk.station_id))
         events.append(
-            ctx.event(EventType.DECLARATION, voter=voter.code, data={"reason": state.reason, "reprint": False})
+            ctx.event(EventType.DECLARATION, voter=code, data={"reason": state.reason, "reprint": False})
         )
     if state.provisional:
         events.append(
             ctx.event(
                 EventType.PROVISIONAL,
                 staff_id=state.provisional_by,
-                voter=voter.code,
+                voter=code,
                 data={
                     "reason": state.provisional_reason,
                     "outcome": "仮投票（封筒に封入し開票管理者が決定）",
@@ -1112,7 +1163,7 @@ def _finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
         if claimed is not None:
             ev = replace(claimed, data=data)  # the claim's own event id and time, as the server holds them
         else:
-            ev = ctx.event(EventType.CHECK_IN, voter=voter.code, election=d.election.id, data=data)
+            ev = ctx.event(EventType.CHECK_IN, voter=code, election=d.election.id, data=data)
         events.append(ev)
         lines.append(BallotLine(d.election, True, d.message, ev.event_id, is_offline))
     effects.insert(0, Record(tuple(events)))
@@ -1133,12 +1184,12 @@ def _override(ctx: _Ctx, a: ManagerOverride) -> Transition:
     manager = ctx.manager(a.manager)
     reason = _require_text(a.reason, "理由")
     state = ctx.state
-    voter = _voter(ctx)
+    code = _code(ctx)
     if state.screen is Screen.OFFLINE_CONFIRM:
         ev = ctx.event(
             EventType.OVERRIDE,
             staff_id=manager.id,
-            voter=voter.code,
+            voter=code,
             data={"stop": "offline", "reason": reason, "elections": sorted(_offline_ids(state))},
         )
         t = _finalise(ctx, replace(state, offline_confirmed_by=manager.id))
@@ -1150,7 +1201,7 @@ def _override(ctx: _Ctx, a: ManagerOverride) -> Transition:
     ev = ctx.event(
         EventType.OVERRIDE,
         staff_id=manager.id,
-        voter=voter.code,
+        voter=code,
         data={
             "stop": sorted({d.code.value for d in stops}),
             "reason": reason,
@@ -1178,9 +1229,9 @@ def _refuse(ctx: _Ctx, a: Refuse) -> Transition:
     manager = ctx.manager(a.manager)
     reason = _require_text(a.reason, "拒否の理由")
     article = _require_text(a.article, "根拠条文")
-    voter = _voter(ctx)
+    code = _code(ctx)
     ev = ctx.event(
-        EventType.REFUSAL, staff_id=manager.id, voter=voter.code, data={"reason": reason, "article": article}
+        EventType.REFUSAL, staff_id=manager.id, voter=code, data={"reason": reason, "article": article}
     )
     return Transition(_ready(ctx, f"拒否を記録しました（{article}）。次の方どうぞ"), (Record((ev,)),))
 
@@ -1192,7 +1243,7 @@ def _provisional(ctx: _Ctx, a: Provisional) -> Transition:
     state = replace(ctx.state, provisional=True, provisional_reason=reason, provisional_by=manager.id)
     state = replace(state, screen=Screen.CHECKING)
     return Transition(
-        replace(state, notice="仮投票：投票状況を確認しています", lines=()), (LoadHistory(_voter(ctx).code),)
+        replace(state, notice="仮投票：投票状況を確認しています", lines=()), (LoadHistory(_code(ctx)),)
     )
 
 
@@ -1206,8 +1257,8 @@ def _proxy(ctx: _Ctx, a: ProxyVote) -> Transition:
             ctx.definition.staff_member(h)
         except KeyError:
             raise _Refused(f"補助者の職員ID「{h}」は登録されていません") from None
-    voter = _voter(ctx)
-    ev = ctx.event(EventType.PROXY_VOTE, staff_id=manager.id, voter=voter.code, data={"helpers": list(helpers)})
+    code = _code(ctx)
+    ev = ctx.event(EventType.PROXY_VOTE, staff_id=manager.id, voter=code, data={"helpers": list(helpers)})
     names = "・".join(ctx.definition.staff_member(h).name for h in helpers)
     state = replace(ctx.state, proxy_helpers=helpers, lines=(*ctx.state.lines, f"代理投票：補助者 {names}"))
     return Transition(state, (Record((ev,)),))
@@ -1217,9 +1268,9 @@ def _braille(ctx: _Ctx, a: Braille) -> Transition:
     manager = ctx.manager(a.manager)
     if ctx.state.braille:
         raise _Refused("点字投票は記録済みです")
-    voter = _voter(ctx)
+    code = _code(ctx)
     ev = ctx.event(
-        EventType.BRAILLE, staff_id=manager.id, voter=voter.code, data={"elections": [e.id for e in ctx.state.to_issue]}
+        EventType.BRAILLE, staff_id=manager.id, voter=code, data={"elections": [e.id for e in ctx.state.to_issue]}
     )
     return Transition(replace(ctx.state, braille=True, lines=(*ctx.state.lines, "点字投票")), (Record((ev,)),))
 
@@ -1230,11 +1281,11 @@ def _reissue(ctx: _Ctx, a: Reissue) -> Transition:
     line = next((b for b in ctx.state.ballots if b.election.id == a.election), None)
     if line is None or not line.issue:
         raise _Refused("この選挙の投票用紙は交付していないため再交付できません")
-    voter = _voter(ctx)
+    code = _code(ctx)
     ev = ctx.event(
         EventType.BALLOT_REISSUED,
         staff_id=manager.id,
-        voter=voter.code,
+        voter=code,
         election=a.election,
         data={"reason": reason, "check_in": line.check_in},
     )
@@ -1244,6 +1295,28 @@ def _reissue(ctx: _Ctx, a: Reissue) -> Transition:
         lines=(*ctx.state.lines, f"再交付：{line.election.short_name}（{reason}）"),
     )
     return Transition(state, (Record((ev,)),))
+
+
+def _decision_holder(ctx: _Ctx, a: DecisionHolder) -> Transition:
+    manager = ctx.manager(a.manager)
+    reference = _require_text(a.reference, "決定書・判決書の番号")
+    try:
+        key = decision_holder_key(reference)
+    except ValueError:
+        raise _Refused("決定書・判決書の番号（数字を含む、14桁まで）を入力してください") from None
+    state = replace(
+        _ready(ctx),
+        screen=Screen.CHECKING,
+        source=IdSource.DECISION,
+        identity=IDENTITY_DECISION,
+        decision_ref=reference,
+        decision_key=key,
+        decision_by=manager.id,
+        notice=f"決定書等所持者（{reference}）：投票状況を確認しています",
+        lines=(f"決定書等所持者（法42条ただし書）　{reference}　仮の識別コード {key}",),
+    )
+    # Straight to the history: there is no register entry to show; the manager has checked the paper decision.
+    return Transition(state, (LoadHistory(key),))
 
 
 def _reprint(ctx: _Ctx, a: Reprint) -> Transition:
@@ -1314,6 +1387,7 @@ _HANDLERS: Mapping[type, Callable[[_Ctx, Any], Transition]] = {
     Reissue: _reissue,
     Void: _void,
     UnlockStaff: _unlock_staff,
+    DecisionHolder: _decision_holder,
     Reprint: _reprint,
     PhotoChecked: _photo_checked,
     Finish: _finish,
@@ -1341,6 +1415,7 @@ _ACTION_LABEL: Mapping[type, str] = {
     Reissue: "再交付",
     Void: "取消し",
     UnlockStaff: "ロック解除",
+    DecisionHolder: "決定書等所持者",
     Reprint: "宣誓書の再印刷",
     PhotoChecked: "顔写真の読取",
     Finish: "完了",

@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ballots.events import CheckInKind
-from ballots.model import ElectionDefinition
+from ballots.model import ElectionDefinition, is_decision_holder_key
 from sync.pki import CertRole, ClientIdentity, PKIError, RevocationList, identity_from_der
 from sync.server import committee
 from sync.server import storage as st
@@ -334,13 +334,17 @@ class _Server:
         return ClientIdentity(client_id=kiosk[:64], role=CertRole.KIOSK, serial=0, ledger_key=pub)
 
     def known_voter(self, code: str) -> bool:
-        """True if the register has ``code`` (always true when the package carries no register, as in tests)."""
+        """True if the register has ``code`` (always true when the package carries no register, as in tests), or if
+        ``code`` is a 決定書等所持者's synthetic key (法42条ただし書; docs/contracts.md): such a voter is by definition
+        not in the register, and is still claimed here so it stays one ballot per decision per election."""
         if self._by_code is None:
             return True
         try:
-            return self._by_code(code) is not None
+            if self._by_code(code) is not None:
+                return True
         except (KeyError, LookupError, ValueError):
-            return False
+            pass
+        return is_decision_holder_key(code)
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Called at start-up, on the serving loop: long-poll wake-ups are scheduled onto it."""

@@ -16,10 +16,10 @@ import pytest
 from reception_support import ELECTION_DAY, local, make_desk, make_voter
 
 from ballots.events import EventType, new_event_id
-from ballots.model import ElectionDefinition
+from ballots.model import ElectionDefinition, decision_holder_key
 from ballots.register import RegisterIndex
 from kiosk.reception import Reception, claim_with
-from kiosk.workflow import BarcodeScanned, Confirmed, Finish, Screen, SignIn
+from kiosk.workflow import BarcodeScanned, Confirmed, DecisionHolder, Finish, ManagerAuth, Screen, SignIn
 from sync.client import SyncClient
 from sync.keys import generate_key, public_key_hex
 from sync.ledger import Ledger
@@ -107,3 +107,19 @@ def test_without_the_server_claims_are_offline_and_recorded_as_such(station: tup
     assert len(checkins) == 5
     assert all(e.data["offline"] is True and e.data["claim"] == "offline" for e in checkins)
     assert "オフライン" in one.reception.state.lines[-1]
+
+
+def test_a_decision_holder_is_claimed_once_across_desks(station: tuple[Any, list[_Desk]]) -> None:
+    """法42条ただし書: not in the register, keyed by the decision's reference; the server still claims the key."""
+    _, (one, two) = station
+    boss = ManagerAuth("m01", "9999")
+    state = one.reception.handle(DecisionHolder(boss, "令和8年選管決定第12号")).state
+    assert state.screen is Screen.ISSUE, (state.error, state.notice)
+    checkins = [e for e in one.ledger.events() if e.type is EventType.CHECK_IN]
+    assert len(checkins) == 5 and {e.voter for e in checkins} == {decision_holder_key("令和8年選管決定第12号")}
+    assert all(e.data["claim"] == "accepted" and e.data["decision_ref"] == "令和8年選管決定第12号" for e in checkins)
+    one.reception.handle(Finish())
+    # The same decision at the other desk (whose replica has not seen it) is stopped by the server's claim.
+    state = two.reception.handle(DecisionHolder(boss, "令和８年選管決定第１２号")).state  # full-width digits
+    assert state.screen is Screen.STOP
+    assert not [e for e in two.ledger.events() if e.type is EventType.CHECK_IN]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from reception_support import EARLY_DAY, ELECTION_DAY, local, make_desk, make_voter, voted
 
 from ballots.events import CheckInKind, Event, EventType, validate_event
-from ballots.model import AbsenteeStatus, ElectionKind, Voter
+from ballots.model import AbsenteeStatus, ElectionKind, Voter, decision_holder_key, is_decision_holder_key
 from ballots.rules import VotedRecord
 from kiosk.workflow import (
     Action,
@@ -26,6 +26,7 @@ from kiosk.workflow import (
     ClaimAnswered,
     ClaimStatus,
     Confirmed,
+    DecisionHolder,
     Desk,
     Effect,
     FindVoter,
@@ -726,3 +727,96 @@ def test_reprint_needs_a_manager() -> None:
     for auth in (CLERK_AS_BOSS, BAD_PIN):
         t = step(desk, state, Reprint(auth, decl, V), local(EARLY_DAY))
         assert t.effects == () and t.state.error
+
+
+# --- 決定書等所持者 (法42条ただし書): not in the register, keyed by the decision's reference ------------------------
+
+REF = "令和8年選管決定第12号"
+KEY = decision_holder_key(REF)
+DECIDED = [*SIGN, DecisionHolder(BOSS, REF), HistoryLoaded(KEY, ())]
+
+
+def _accepted_key(*ids: str) -> ClaimAnswered:
+    return ClaimAnswered(KEY, {i: ClaimAnswer(ClaimStatus.ACCEPTED) for i in ids})
+
+
+@pytest.mark.parametrize(
+    ("station", "day", "actions", "screen", "events", "error"),
+    [
+        ("D01", ELECTION_DAY, [*DECIDED, _accepted_key(*ALL)], Screen.ISSUE, [T.STAFF_SIGN_IN, *[T.CHECK_IN] * 5],
+         None),
+        ("D01", ELECTION_DAY, [*SIGN, ManualSearch("ムメイ"), VotersFound(()), DecisionHolder(BOSS, REF)],
+         Screen.CHECKING, [T.STAFF_SIGN_IN], None),
+        ("E01", EARLY_DAY, [*DECIDED, ReasonChosen(3), _accepted_key(*ALL)], Screen.ISSUE,
+         [T.STAFF_SIGN_IN, T.DECLARATION, *[T.CHECK_IN] * 5], None),
+        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(CLERK_AS_BOSS, REF)], Screen.READY, [T.STAFF_SIGN_IN],
+         "投票管理者ではありません"),
+        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BAD_PIN, REF)], Screen.READY, [T.STAFF_SIGN_IN], "PINが違います"),
+        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BOSS, "選管決定（番号なし）")], Screen.READY, [T.STAFF_SIGN_IN],
+         "数字を含む"),
+        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BOSS, "   ")], Screen.READY, [T.STAFF_SIGN_IN], "番号を入力"),
+        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BOSS, "1" * 15)], Screen.READY, [T.STAFF_SIGN_IN], "14桁まで"),
+        ("D01", ELECTION_DAY, [*FOUND, DecisionHolder(BOSS, REF)], Screen.CONFIRM_IDENTITY,
+         [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "この画面では"),
+        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BOSS, REF), HistoryLoaded(KEY, (voted("shu-sho", "D02",
+         ELECTION_DAY),))], Screen.STOP, [T.STAFF_SIGN_IN, T.STOP_SHOWN], None),
+    ],
+    ids=["election-day", "from-not-found", "early-blank-declaration", "clerk-cannot", "bad-pin", "no-number",
+         "empty", "too-long", "not-while-a-voter-is-shown", "same-decision-already-voted"],
+)
+def test_decision_holder_table(
+    station: str, day: date, actions: list[Action], screen: Screen, events: list[EventType], error: str | None
+) -> None:
+    r = run(make_desk(station), actions, local(day))
+    assert r.state.screen is screen, r.state
+    assert r.events == events
+    if error is None:
+        assert r.errors == []
+    else:
+        assert r.errors and error in r.errors[-1]
+    for eff in r.effects:
+        if isinstance(eff, Record):
+            for ev in eff.events:
+                validate_event(ev)
+                assert ev.voter in (None, KEY, V.code)
+                assert "氏名" not in repr(ev.data)
+
+
+def test_decision_holder_events_carry_the_reference_and_never_a_name() -> None:
+    r = run(make_desk("E01"), [*DECIDED, ReasonChosen(3), _accepted_key(*ALL)], local(EARLY_DAY))
+    checkins = r.recorded(EventType.CHECK_IN)
+    assert {c.voter for c in checkins} == {KEY} and is_decision_holder_key(KEY)
+    assert all(
+        c.data["decision_ref"] == REF and c.data["decision_by"] == "m01" and c.data["identity"] == "decision_document"
+        and c.data["source"] == "decision" and c.data["claim"] == "accepted"
+        for c in checkins
+    )
+    (printed,) = [e for e in r.effects if isinstance(e, PrintDeclaration)]
+    assert printed.voter is None and printed.reason == 3  # a blank 宣誓書, filled in by hand
+    (claim,) = [e for e in r.effects if isinstance(e, Claim)]
+    assert claim.voter_code == KEY
+
+
+@pytest.mark.parametrize(
+    ("reference", "key"),
+    [
+        ("令和8年選管決定第12号", "900000000000812"),
+        ("令和８年選管決定第１２号", "900000000000812"),  # full-width digits: the same decision
+        ("第1号", "900000000000001"),
+        ("12345678901234", "912345678901234"),
+    ],
+)
+def test_decision_holder_key_table(reference: str, key: str) -> None:
+    assert decision_holder_key(reference) == key
+    assert is_decision_holder_key(key) and not is_decision_holder_key(key[1:])
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=200)
+def test_decision_holder_key_is_deterministic_or_refused(reference: str) -> None:
+    try:
+        key = decision_holder_key(reference)
+    except ValueError:
+        return
+    assert key == decision_holder_key(reference)
+    assert len(key) == 15 and key.isdigit() and key.startswith("9")
