@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from ballots.declaration import render_declaration
 from ballots.events import CheckInKind, Event, EventType
 from ballots.matching import CardMatch, MatchStatus
-from ballots.model import Voter
+from ballots.model import Voter, decision_holder_key
 from ballots.printing import JobStatus, PrintDocument, PrintJob, PrintService
 from ballots.rules import VotedRecord
 from kiosk.workflow import (
@@ -32,6 +32,7 @@ from kiosk.workflow import (
     ClaimAnswer,
     ClaimAnswered,
     ClaimStatus,
+    DecisionHolder,
     Desk,
     Effect,
     FindVoter,
@@ -158,6 +159,10 @@ class Reception:
     def handle(self, action: Action) -> StepReport:
         """Apply ``action`` and run every effect (and the answers they produce) until the desk waits for a person."""
         with self._lock:
+            clash = self._decision_key_clash(action)
+            if clash is not None:
+                self._state = replace(self._state, error=clash)
+                return StepReport(((action, self._state),))
             steps: list[tuple[Action, ReceptionState]] = []
             recorded: list[Event] = []
             printed: list[PrintJob] = []
@@ -196,6 +201,20 @@ class Reception:
                     elif follow is not None:
                         queue.append(follow)
             return StepReport(tuple(steps), tuple(recorded), tuple(printed), claims)
+
+    def _decision_key_clash(self, action: Action) -> str | None:
+        """A decision holder's synthetic key must not be a real register entry's (the machine has no register)."""
+        if not isinstance(action, DecisionHolder):
+            return None
+        try:
+            key = decision_holder_key(action.reference)
+            voter = self.register.by_barcode(key)
+        except ValueError:
+            return None  # the machine refuses a reference without a usable number, with its own message
+        if voter is None:
+            return None
+        log.warning("decision reference maps to register key %s, which is a register entry", key)
+        return f"この決定書の番号から作る識別コード {key} は名簿の選挙人と重なります。選挙管理委員会に確認してください"
 
     # -- effects ---------------------------------------------------------------------------------------------------
 

@@ -94,6 +94,7 @@ class KioskController(QObject):
         w.search.search_requested.connect(lambda query: self.dispatch(wf.ManualSearch(*query)))
         w.search.chosen.connect(lambda code: self.dispatch(wf.CandidateChosen(code)))
         w.search.cancelled.connect(self._leave_voter)
+        w.search.manager_requested.connect(self.show_manager_menu)
         w.voter.confirmed.connect(lambda: self.dispatch(wf.Confirmed()))
         w.voter.not_this_person.connect(lambda: self.dispatch(wf.NotThisPerson()))
         w.voter.cancelled.connect(lambda: self.dispatch(wf.Cancel()))
@@ -485,6 +486,7 @@ class KioskController(QObject):
             ("reissue", wf.Reissue),
             ("reprint", wf.Reprint),
             ("unlock", wf.UnlockStaff),
+            ("decision", wf.DecisionHolder),
         ):
             if action in allowed:
                 keys.append(key)
@@ -529,6 +531,8 @@ class KioskController(QObject):
             return
         elif key == "unlock":
             action = wf.UnlockStaff(auth, fields["staff"])
+        elif key == "decision":
+            action = wf.DecisionHolder(auth, fields["reference"])
         else:
             raise ValueError(f"unknown manager function {key!r}")
         self.dispatch(action)

@@ -1,5 +1,5 @@
-"""The manager's functions: void, 仮投票, refusal, 代理/点字, reissue, reprint, sign-in unlock — each with the
-manager's id + PIN.
+"""The manager's functions: void, 仮投票, refusal, 代理/点字, reissue, reprint, sign-in unlock, 決定書等所持者 — each
+with the manager's id + PIN.
 
 The page offers only the functions the current reception state allows (the controller asks the core) and collects the
 fields each one needs; the core verifies the PIN and records the event.
@@ -35,7 +35,7 @@ class ManagerFunction:
 
     key: str
     label: str
-    fields: tuple[str, ...]  # of: reason, article, helpers, election, target, declaration, staff
+    fields: tuple[str, ...]  # of: reason, article, helpers, election, target, declaration, staff, reference
 
 
 MANAGER_FUNCTIONS: dict[str, ManagerFunction] = {
@@ -49,6 +49,7 @@ MANAGER_FUNCTIONS: dict[str, ManagerFunction] = {
         ManagerFunction("reissue", "投票用紙の再交付", ("election", "reason")),
         ManagerFunction("reprint", "宣誓書の再印刷（本日この端末で印刷したもの）", ("declaration",)),
         ManagerFunction("unlock", "職員のサインインロック解除", ("staff",)),
+        ManagerFunction("decision", "決定書等所持者の受付（法42条ただし書）", ("reference",)),
     )
 }
 
@@ -84,12 +85,16 @@ class ManagerPage(Page):
         self.declaration.setAccessibleName("再印刷する宣誓書")
         self.staff = QLineEdit()
         self.staff.setAccessibleName("ロックを解除する職員ID")
+        self.reference = QLineEdit()
+        self.reference.setPlaceholderText("例 令和8年選管決定第12号（氏名は入力しない）")
+        self.reference.setAccessibleName("決定書・判決書の番号")
         self.form = QFormLayout()
         self._rows: dict[str, tuple[QWidget, ...]] = {}
         for key, caption, widget in (
             ("target", "取り消す記録", self.target),
             ("declaration", "再印刷する宣誓書", self.declaration),
             ("staff", "ロック解除する職員ID", self.staff),
+            ("reference", "決定書・判決書の番号", self.reference),
             ("election", "選挙", self.election),
             ("reason", "理由", self.reason),
             ("article", "根拠条文", self.article),
@@ -101,7 +106,7 @@ class ManagerPage(Page):
             self._rows[key] = (caption_label, widget)
         self.form.addRow(label("投票管理者ID", "fieldName"), self.manager_id)
         self.form.addRow(label("暗証番号", "fieldName"), self.pin)
-        for w in (self.reason, self.article, self.helper1, self.helper2, self.staff, self.manager_id):
+        for w in (self.reason, self.article, self.helper1, self.helper2, self.staff, self.reference, self.manager_id):
             w.returnPressed.connect(self.focusNextChild)
         self.pin.returnPressed.connect(self._submit)
         self.ok = shortcut_button("実行", "F12", self._submit, self)
@@ -148,7 +153,7 @@ class ManagerPage(Page):
         self.declaration.clear()
         for did, text in declarations:
             self.declaration.addItem(text, did)
-        for w in (self.reason, self.helper1, self.helper2, self.staff, self.manager_id, self.pin):
+        for w in (self.reason, self.helper1, self.helper2, self.staff, self.reference, self.manager_id, self.pin):
             w.clear()
         self.show_error("")
         if keys:
@@ -211,6 +216,12 @@ class ManagerPage(Page):
             if not fields["staff"]:
                 self.show_error("ロックを解除する職員IDを入力してください。")
                 self.staff.setFocus()
+                return
+        if "reference" in needed:
+            fields["reference"] = self.reference.text().strip()
+            if not fields["reference"]:
+                self.show_error("決定書・判決書の番号を入力してください（決定書で本人を確認してから）。")
+                self.reference.setFocus()
                 return
         if not fields["manager_id"] or not fields["pin"]:
             self.show_error("投票管理者IDと暗証番号を入力してください。")

@@ -525,6 +525,7 @@ class SearchPage(Page):
     search_requested = Signal(object)  # (text, birth date or None)
     chosen = Signal(str)  # register code
     cancelled = Signal()
+    manager_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("名簿検索", parent)
@@ -553,8 +554,13 @@ class SearchPage(Page):
         self.note = label("", "hint")
         self.choose_button = shortcut_button("この人を選ぶ", "F6", self._choose, self)
         self.cancel = shortcut_button("戻る", "Escape", self.cancelled.emit, self, "secondary")
+        # Not in the register: a 決定書等所持者 (法42条ただし書) is recorded by the manager from here.
+        self.manager_button = shortcut_button(
+            "管理者メニュー（決定書等所持者）", "F10", self.manager_requested.emit, self, "secondary"
+        )
         buttons = QHBoxLayout()
         buttons.addWidget(self.cancel)
+        buttons.addWidget(self.manager_button)
         buttons.addStretch(1)
         buttons.addWidget(self.choose_button)
         lay = QVBoxLayout(self)

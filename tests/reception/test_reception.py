@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from reception_support import EARLY_DAY, ELECTION_DAY, local, make_desk, make_voter
 
-from ballots.events import CheckInKind, Event, EventType
+from ballots.events import CheckInKind, Event, EventType, new_event_id
 from ballots.model import Sex
 from ballots.printing import MemoryPrinter, PrinterProblem, PrintService
 from ballots.register import RegisterIndex
@@ -23,13 +23,16 @@ from kiosk.workflow import (
     ClaimAnswer,
     ClaimStatus,
     Confirmed,
+    DecisionHolder,
     Finish,
     ManagerAuth,
     ManagerOverride,
     ManualSearch,
     ReasonChosen,
+    Reprint,
     Screen,
     SignIn,
+    SignOut,
 )
 from sync.keys import generate_key
 from sync.ledger import Ledger
@@ -258,3 +261,42 @@ def test_claim_with_adapts_the_sync_client(outcome: _Outcome, status: ClaimStatu
         assert answer.existing.station_id == "E01" and answer.existing.kind is CheckInKind.EARLY
         assert answer.existing.at == local(EARLY_DAY, 10) - timedelta(0)
         assert replace(answer.existing, event_id=None).election == "shu-sho"
+
+
+def test_reprint_prints_a_marked_form_and_records_it(register: RegisterIndex, ledger: Ledger) -> None:
+    printer = MemoryPrinter()
+    rec, _ = make_reception("E01", register, ledger, local(EARLY_DAY), printer=printer)
+    rec.handle(BarcodeScanned(TARO.code))
+    rec.handle(Confirmed())
+    rec.handle(ReasonChosen(4))
+    rec.handle(Finish())
+    (first,) = [e for e in ledger.events() if e.type is EventType.DECLARATION]
+    report = rec.handle(Reprint(BOSS, first, TARO))
+    assert report.state.screen is Screen.READY and report.state.error is None
+    (again,) = report.recorded
+    assert again.data == {"reason": 4, "reprint": True, "original": first.event_id}
+    assert [j.title for j in printer.jobs] == [f"宣誓書-{TARO.code}", f"宣誓書-{TARO.code}（再印刷）"]
+    assert printer.jobs[1].pdf is not None and printer.jobs[1].pdf.startswith(b"%PDF")
+    assert ledger.verify().ok
+
+
+def test_sign_in_lock_is_rebuilt_from_the_ledger(register: RegisterIndex, ledger: Ledger) -> None:
+    rec, _ = make_reception("E01", register, ledger, local(EARLY_DAY))
+    rec.handle(SignOut())
+    for _ in range(5):
+        rec.handle(SignIn("c02", "0000"))
+    # A restarted desk (fresh event ids, as uuid4 in production) starts with the counts from its ledger.
+    desk = replace(make_desk("E01"), new_id=new_event_id)
+    restarted = Reception(desk, register, ledger, clock=Clock(local(EARLY_DAY)))
+    assert restarted.state.sign_in_failures == {"c02": 5}
+    state = restarted.handle(SignIn("c02", "2222")).state
+    assert state.screen is Screen.SIGNED_OUT and state.error is not None and "ロック" in state.error
+
+
+def test_a_decision_key_that_is_a_register_entry_is_refused(ledger: Ledger) -> None:
+    clash = make_voter(code="900000000000812")
+    rec, _ = make_reception("D01", RegisterIndex.from_voters([clash]), ledger, local(ELECTION_DAY, 9))
+    before = rec.state
+    report = rec.handle(DecisionHolder(BOSS, "令和8年選管決定第12号"))
+    assert report.recorded == () and report.state.error is not None and "重なります" in report.state.error
+    assert report.state == replace(before, error=report.state.error)

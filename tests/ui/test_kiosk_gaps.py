@@ -174,3 +174,43 @@ def test_manager_reprints_an_earlier_declaration_from_the_list(kiosk: Any, sampl
     k.key(Qt.Key.Key_Return, m.pin)
     assert "PIN" in k.window.current_page().error.text()
     assert len([e for e in _events(k, EventType.DECLARATION) if e.data.get("reprint")]) == 1
+
+
+def test_decision_holder_from_the_not_found_screen(kiosk: Any, sample: Any) -> None:
+    """法42条ただし書: not in the register; the manager records the decision's reference (never a name)."""
+    from ballots.model import decision_holder_key
+
+    k = kiosk(station="E01", when=EARLY_DAY, persona=None)
+    k.start_day(sample.passphrase)
+    k.key(Qt.Key.Key_F4)
+    k.type("ヲヲヲヲ")
+    k.enter()
+    assert k.state.screen is wf.Screen.NOT_FOUND
+    k.key(Qt.Key.Key_F10)
+    m = k.window.manager
+    assert k.page is m and m.current_key() == "decision"  # the only manager function here
+    reference = "令和8年選管決定第12号"
+    k.type(reference, m.reference)
+    k.type("m01", m.manager_id)
+    k.type("2201", m.pin)
+    k.key(Qt.Key.Key_Return, m.pin)
+    assert k.state.screen is wf.Screen.CHOOSE_REASON, (k.state.error, k.state.notice)
+    k.key(Qt.Key.Key_1)
+    assert k.state.screen is wf.Screen.ISSUE and k.page is k.window.ballots
+    key = decision_holder_key(reference)
+    checkins = _events(k, EventType.CHECK_IN)
+    assert checkins and {c.voter for c in checkins} == {key}
+    assert all(c.data["decision_ref"] == reference and c.data["decision_by"] == "m01" for c in checkins)
+    (declaration,) = _events(k, EventType.DECLARATION)
+    assert declaration.voter == key
+    assert len(k.runtime.printer.jobs) == 1  # a blank 宣誓書, filled in by hand
+    k.enter()
+    assert k.state.screen is wf.Screen.READY
+    # The same decision again is already voted: a hard stop.
+    k.key(Qt.Key.Key_F10)
+    m.select("decision")
+    k.type(reference, m.reference)
+    k.type("m01", m.manager_id)
+    k.type("2201", m.pin)
+    k.key(Qt.Key.Key_Return, m.pin)
+    assert k.state.screen is wf.Screen.STOP and k.page is k.window.stop
