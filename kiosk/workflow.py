@@ -870,10 +870,7 @@ def identity_for(source: IdSource, *, photo: bool = False) -> str:
 
 
 _PHOTO_NOTICE = "顔写真・本人を確認してください"
-_NO_PHOTO_NOTICE = (
-    "顔写真は未確認です（暗証番号で読取）。セキュリティコード4桁で写真を読めます。"
-    "写真なしで進める場合は、本人確認書類などで確認してください"
-)
+_NO_PHOTO_NOTICE = "顔写真は未確認です（暗証番号で読取）。セキュリティコード4桁で写真を読めます [F4]"
 
 
 def _confirm_screen(ctx: _Ctx, voter: Voter) -> Transition:

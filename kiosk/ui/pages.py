@@ -701,10 +701,11 @@ class VoterPage(Page):
         self.code = _CodeField()
         self.code.setMaxLength(4)
         self.code.setValidator(QIntValidator(0, 9999, self))
-        self.code.setPlaceholderText("セキュリティコード4桁")
+        self.code.setPlaceholderText("4桁")
+        self.code.setFixedWidth(80)
         self.code.setAccessibleName("セキュリティコード（顔写真の読取）")
         self.code.returnPressed.connect(self._read_photo)
-        self.photo_button = shortcut_button("顔写真を読む", "F4", self._photo_key, self)
+        self.photo_button = shortcut_button("写真読取", "F4", self._photo_key, self)
         self.photo = QLabel()
         self.photo.setObjectName("photo")
         self.photo.setFixedSize(300, 380)
@@ -737,6 +738,7 @@ class VoterPage(Page):
         left = QVBoxLayout()
         left.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
         self.photo_row = QWidget()
+        self.photo_row.setFixedWidth(300)  # no wider than the photo: the record column keeps its width
         photo_row = QHBoxLayout(self.photo_row)
         photo_row.setContentsMargins(0, 0, 0, 0)
         photo_row.addWidget(self.code)
@@ -773,7 +775,7 @@ class VoterPage(Page):
             )
         elif card.photo_offer:
             self.photo.setPixmap(QPixmap())
-            self.photo.setText("顔写真 未確認\n（暗証番号で読取）\n\nセキュリティコードを入力して\nEnter または F4")
+            self.photo.setText("顔写真 未確認\n（暗証番号で読取）\n\n下の欄にセキュリティコード\n4桁を入力して Enter")
         else:
             self.photo.setPixmap(QPixmap())
             self.photo.setText("写真なし\n（カード以外で確認）")

@@ -77,6 +77,13 @@ def test_every_screen(kiosk: Any, sample: Any, era_input: Any, tmp_path: Path) -
     k.type("12")
     _shoot(k, out, "pin-pad", shots)
     k.key(Qt.Key.Key_Escape)
+    # The voter's PIN gives the basic 4 info only: the screen says the photo was not checked and offers the code.
+    k.key(Qt.Key.Key_F3)
+    k.type(p["pin"])
+    k.enter()
+    assert k.state.identity == wf.IDENTITY_CARD_PIN_NO_PHOTO
+    _shoot(k, out, "voter-pin-no-photo", shots)
+    k.key(Qt.Key.Key_Escape)
     k.key(Qt.Key.Key_F4)
     family = p["kana"].split("\u3000")[0]
     k.type(family)
@@ -113,4 +120,14 @@ def test_every_screen(kiosk: Any, sample: Any, era_input: Any, tmp_path: Path) -
         d.type("0000")
         d.enter()
     _shoot(d, out, "blocked-pin", shots)
-    assert len(shots) == 17
+    d.key(Qt.Key.Key_Escape)
+    d.key(Qt.Key.Key_Q, modifier=Qt.KeyboardModifier.ControlModifier)  # sign out
+    for _ in range(5):
+        d.window.sign_in.staff_id.clear()
+        d.type("c01", d.window.sign_in.staff_id)
+        d.key(Qt.Key.Key_Return, d.window.sign_in.staff_id)
+        d.type("0000", d.window.sign_in.pin)
+        d.key(Qt.Key.Key_Return, d.window.sign_in.pin)
+    assert "ロック" in d.window.sign_in.error.text()
+    _shoot(d, out, "sign-in-locked", shots)
+    assert len(shots) == 19
