@@ -370,7 +370,8 @@ def _read_card(desk: _Desk, persona: Persona, path: Path, *, by_pin: bool) -> Ca
     info, photo = outcome.info, outcome.photo
     shown = f"、顔写真 {photo.width}×{photo.height} を表示（保存しない）" if photo is not None else ""
     desk.echo(f"  カードを読み取りました（{how}{shown}）")
-    return CardRead(info.name, info.address, info.birth_date, info.sex_code)
+    # Whether the photo was shown decides data.identity (card_photo / card_pin_no_photo) on the check-ins.
+    return CardRead(info.name, info.address, info.birth_date, info.sex_code, photo=photo is not None)
 
 
 # ---------------------------------------------------------------------------------------------------------------
