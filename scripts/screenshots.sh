@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 out="${1:-artifacts/screenshots}"
 rm -rf "$out"
 mkdir -p "$out"
-export UKETSUKE_SCREENSHOTS="$PWD/$out"
+export UKETSUKE_SCREENSHOTS="$(realpath "$out")"
 export QT_QPA_PLATFORM=xcb
 # -a picks a free display number; the X server is stopped when the command ends.
 xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" \

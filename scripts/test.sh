@@ -12,4 +12,11 @@ export UKETSUKE_REQUIRE_SERVICES=1   # in this run a missing service is a failur
 export QT_QPA_PLATFORM=offscreen
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy
+if [ $# -eq 0 ]; then
+  # Every kiosk and committee screen under Xvfb, kept as CI artefacts (artifacts/screenshots/) for people to look at.
+  echo "== screenshots (Xvfb) -> artifacts/screenshots/"
+  QT_QPA_PLATFORM=xcb scripts/screenshots.sh >/dev/null
+  QT_QPA_PLATFORM=xcb scripts/committee-screenshots.sh >/dev/null
+  echo "$(find artifacts/screenshots -name '*.png' | wc -l) screenshots"
+fi
 echo "== pytest"; .venv/bin/python -m pytest "$@"
