@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-trap 'scripts/services.sh stop' EXIT
+trap 'scripts/services.sh stop >/dev/null' EXIT  # quietly: pytest's summary stays the last line
 scripts/services.sh start
 # shellcheck disable=SC1091
 source .services/env
