@@ -252,6 +252,14 @@ def run_demo_ui(
     controller.closed.connect(app.quit)  # the panel alone does not keep the demo running
     window.show()
     panel.show()
+    # Side by side where the screen allows: without a window manager (or with a naive one) both would open at the
+    # top-left corner and the panel would hide the kiosk.
+    screen = window.screen().availableGeometry()
+    right = window.frameGeometry().right() + 8
+    if right + panel.width() <= screen.right():
+        panel.move(right, window.frameGeometry().top())
+    else:
+        panel.move(screen.right() - panel.width(), screen.bottom() - panel.height())
     if not passphrase_prompt:
         controller.unlock(passphrase)
     try:
