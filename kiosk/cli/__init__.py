@@ -14,9 +14,10 @@ import os
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
-__all__ = ["CommandError", "emit", "main"]
+__all__ = ["CommandError", "emit", "main", "parse_date"]
 
 VERSION = "0.1.0"
 
@@ -36,6 +37,14 @@ def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> 
         sys.stdout.write("\n")
     else:
         sys.stdout.write((text(data) if text else str(data)) + "\n")
+
+
+def parse_date(text: str) -> date:
+    """An argparse ``type`` for a YYYY-MM-DD date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

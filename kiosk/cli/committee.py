@@ -14,11 +14,10 @@ import argparse
 import os
 import re
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli import CommandError, emit
+from kiosk.cli import CommandError, emit, parse_date
 
 __all__ = ["register", "run"]
 
@@ -36,18 +35,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tls-dir", type=Path, required=True, help="committee certificate directory (client.crt/.key)")
     p.add_argument("--ca", type=Path, help="committee CA (ca.crt or its directory); default: --tls-dir/ca.crt")
     p.add_argument("--refresh", type=float, default=15.0, help="seconds between refreshes (default 15, minimum 2)")
-    p.add_argument("--date", type=_parse_date, help="the day to show (YYYY-MM-DD, Japan time); default: today")
+    p.add_argument("--date", type=parse_date, help="the day to show (YYYY-MM-DD, Japan time); default: today")
     p.add_argument("--screenshots", type=Path, help="save every tab as PNG into this directory and exit")
     p.add_argument("--voter", help="with --screenshots: look this 識別コード up on the access tab first")
     p.add_argument("--json", action="store_true", help="with --screenshots: print the files as JSON")
     p.set_defaults(func=run)
-
-
-def _parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _has_display() -> bool:

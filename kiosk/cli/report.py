@@ -14,13 +14,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from ballots.events import Event
 from ballots.issuance import local_day
-from kiosk.cli import CommandError, emit
+from kiosk.cli import CommandError, emit, parse_date
 
 __all__ = ["register", "run"]
 
@@ -45,19 +44,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--format", choices=("pdf", "csv"), help="default: from --out's suffix, else pdf")
     p.add_argument(
         "--date",
-        type=_parse_date,
+        type=parse_date,
         help="the day (YYYY-MM-DD, Japan time) for station and hourly; default: the last day with events",
     )
     p.add_argument("--station", help="station id; default: all stations in the ledgers")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
-
-
-def _parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _passphrase(args: argparse.Namespace) -> str:
