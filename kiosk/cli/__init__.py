@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-__all__ = ["CommandError", "emit", "main", "parse_date"]
+__all__ = ["CommandError", "emit", "main", "package_passphrase", "parse_date"]
 
 VERSION = "0.1.0"
 
@@ -45,6 +45,19 @@ def parse_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def package_passphrase(args: argparse.Namespace) -> str:
+    """The election package passphrase: ``--passphrase-file`` (a Path), else $UKETSUKE_PASSPHRASE."""
+    if args.passphrase_file is not None:
+        try:
+            return str(args.passphrase_file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise CommandError(f"--passphrase-file {args.passphrase_file}: {exc.strerror}") from None
+    value = os.environ.get("UKETSUKE_PASSPHRASE")
+    if not value:
+        raise CommandError("package passphrase needed: --passphrase-file FILE or UKETSUKE_PASSPHRASE")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

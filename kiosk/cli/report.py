@@ -11,7 +11,6 @@ double issuance between two kiosks shows up as a conflict. The register is used 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from ballots.events import Event
 from ballots.issuance import local_day
-from kiosk.cli import CommandError, emit, parse_date
+from kiosk.cli import CommandError, emit, package_passphrase, parse_date
 
 __all__ = ["register", "run"]
 
@@ -50,18 +49,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--station", help="station id; default: all stations in the ledgers")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
-
-
-def _passphrase(args: argparse.Namespace) -> str:
-    if args.passphrase_file is not None:
-        try:
-            return str(args.passphrase_file.read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            raise CommandError(f"--passphrase-file {args.passphrase_file}: {exc.strerror}") from None
-    value = os.environ.get("UKETSUKE_PASSPHRASE")
-    if not value:
-        raise CommandError("package passphrase needed: --passphrase-file FILE or UKETSUKE_PASSPHRASE")
-    return value
 
 
 def merge_ledgers(paths: Sequence[Path]) -> list[Event]:
@@ -96,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.out.parent.is_dir():
         raise CommandError(f"--out {args.out}: directory {args.out.parent} does not exist")
     events = merge_ledgers(args.ledger)
-    package = open_package(args.package, args.pubkey, _passphrase(args))
+    package = open_package(args.package, args.pubkey, package_passphrase(args))
     definition = package.definition
     if args.station is not None:
         try:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli import CommandError
+from kiosk.cli import CommandError, package_passphrase
 
 __all__ = ["parse_listen", "register"]
 
@@ -49,18 +48,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _passphrase(args: argparse.Namespace) -> str:
-    if args.passphrase_file is not None:
-        try:
-            return args.passphrase_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CommandError(f"--passphrase-file {args.passphrase_file}: {exc.strerror}") from None
-    value = os.environ.get("UKETSUKE_PASSPHRASE")
-    if not value:
-        raise CommandError("package passphrase needed: --passphrase-file FILE or UKETSUKE_PASSPHRASE")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     """Open the package, check the TLS material, serve until interrupted."""
     from ballots.package import open_package
@@ -82,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if args.tls_dir is None or args.ca is None:
             raise CommandError("--tls-dir and --ca are required (mutual TLS); see 'uketsuke pki'")
         tls = ServerTLS(args.tls_dir, args.ca)
-    package = open_package(args.package, args.pubkey, _passphrase(args))
+    package = open_package(args.package, args.pubkey, package_passphrase(args))
     try:
         serve(package, args.database, host, port, tls, log_level=args.log_level)
     except StorageError as exc:
