@@ -611,38 +611,21 @@ class ConflictsReport:
                 "処理記録",
             ]
         ]
-        for r in self.refusals:
-            out.append(
-                [
-                    "防止",
-                    str(r["id"]),
-                    str(r.get("election")),
-                    str(r.get("voter")),
-                    str(r.get("holder_event_id")),
-                    str(r.get("holder_station")),
-                    str(r.get("holder_at")),
-                    str(r.get("event_id")),
-                    str(r.get("station_id")),
-                    str(r.get("at")),
-                    _notes_text(r.get("notes") or ()),
-                ]
-            )
-        for c in self.conflicts:
-            out.append(
-                [
-                    "重複",
-                    str(c["id"]),
-                    str(c.get("election")),
-                    str(c.get("voter")),
-                    str(c.get("first_event_id")),
-                    str(c.get("first_station")),
-                    str(c.get("first_at")),
-                    str(c.get("second_event_id")),
-                    str(c.get("second_station")),
-                    str(c.get("second_at")),
-                    _notes_text(c.get("notes") or ()),
-                ]
-            )
+        # 防止: the earlier (holder) event, then the refused one; 重複: the two events of an offline double issue.
+        refusal_keys = ("holder_event_id", "holder_station", "holder_at", "event_id", "station_id", "at")
+        double_keys = ("first_event_id", "first_station", "first_at", "second_event_id", "second_station", "second_at")
+        for kind, records, keys in (("防止", self.refusals, refusal_keys), ("重複", self.conflicts, double_keys)):
+            for rec in records:
+                out.append(
+                    [
+                        kind,
+                        str(rec["id"]),
+                        str(rec.get("election")),
+                        str(rec.get("voter")),
+                        *(str(rec.get(key)) for key in keys),
+                        _notes_text(rec.get("notes") or ()),
+                    ]
+                )
         return out
 
 
