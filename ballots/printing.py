@@ -37,6 +37,7 @@ __all__ = [
     "Printer",
     "PrinterError",
     "PrinterProblem",
+    "check_job",
     "printer_problem_from_reasons",
 ]
 
@@ -163,7 +164,9 @@ class Printer(Protocol):
         ...
 
 
-def _check_job(pdf: bytes, title: str, copies: int) -> None:
+def check_job(pdf: bytes, title: str, copies: int) -> None:
+    """Refuse (ValueError) a job that is not PDF bytes, has an empty title or copies outside 1..99; every backend
+    checks its jobs with this before printing."""
     if not isinstance(pdf, bytes | bytearray) or not bytes(pdf[:5]) == b"%PDF-":
         raise ValueError("print_pdf: pdf must be PDF bytes (starting with %PDF-)")
     if not title.strip():
@@ -187,7 +190,7 @@ class MemoryPrinter:
 
     def print_pdf(self, pdf: bytes, title: str, copies: int = 1) -> PrintJob:
         """Keep the job, completed at once; raise PrinterError while ``problem`` is set."""
-        _check_job(pdf, title, copies)
+        check_job(pdf, title, copies)
         if self.problem is not None:
             raise PrinterError(self.problem, self.name)
         job = PrintJob(f"{self.name}-{next(self._ids)}", title, copies, JobStatus.COMPLETED, self.name, bytes(pdf))
@@ -216,7 +219,7 @@ class FilePrinter:
 
     def print_pdf(self, pdf: bytes, title: str, copies: int = 1) -> PrintJob:
         """Write the PDF (atomically: a half-written file never carries the final name)."""
-        _check_job(pdf, title, copies)
+        check_job(pdf, title, copies)
         safe = _UNSAFE.sub("_", title).strip("_")[:60] or "document"
         with self._lock:
             try:
@@ -422,7 +425,7 @@ class CupsPrinter:
 
     def print_pdf(self, pdf: bytes, title: str, copies: int = 1) -> PrintJob:
         """Check the queue, then hand the PDF to ``lp`` on stdin (no temporary file holds the voter's data)."""
-        _check_job(pdf, title, copies)
+        check_job(pdf, title, copies)
         self.check()
         argv = [self._tool("lp"), "-h", self.server, "-d", self.name, "-t", title, "-n", str(copies)]
         for key, value in self.options.items():

@@ -19,18 +19,9 @@ from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrinterInfo
 from PySide6.QtWidgets import QWidget
 
-from ballots.printing import JobStatus, PrinterError, PrinterProblem, PrintJob
+from ballots.printing import JobStatus, PrinterError, PrinterProblem, PrintJob, check_job
 
 __all__ = ["QtPrinter", "choose_printer"]
-
-
-def _check(pdf: bytes, title: str, copies: int) -> None:
-    if not isinstance(pdf, bytes | bytearray) or bytes(pdf[:5]) != b"%PDF-":
-        raise ValueError("print_pdf: pdf must be PDF bytes (starting with %PDF-)")
-    if not title.strip():
-        raise ValueError("print_pdf: title must not be empty")
-    if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= 99:
-        raise ValueError(f"print_pdf: copies must be 1..99, got {copies!r}")
 
 
 class QtPrinter:
@@ -106,7 +97,7 @@ class QtPrinter:
 
     def print_pdf(self, pdf: bytes, title: str, copies: int = 1) -> PrintJob:
         """Rasterise and paint every page; returns the job as Qt finished it (COMPLETED once spooled)."""
-        _check(pdf, title, copies)
+        check_job(pdf, title, copies)
         self.check()
         pages = self._pages(pdf)
         p = self.printer
