@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.ui.pages import Page
-from kiosk.ui.widgets import label, shortcut_button
+from kiosk.ui.widgets import label, secret_field, shortcut_button
 
 __all__ = ["MANAGER_FUNCTIONS", "ManagerFunction", "ManagerPage"]
 
@@ -66,9 +66,7 @@ class ManagerPage(Page):
         self.functions.currentItemChanged.connect(lambda *_: self._show_fields())
         self.manager_id = QLineEdit()
         self.manager_id.setAccessibleName("投票管理者ID")
-        self.pin = QLineEdit()
-        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setAccessibleName("暗証番号")
+        self.pin = secret_field("暗証番号")
         self.reason = QLineEdit()
         self.reason.setAccessibleName("理由")
         self.article = QLineEdit("法50条")

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from ballots.events import REASONS
 from ballots.wareki import ERAS, WarekiError, parse_wareki
-from kiosk.ui.widgets import label, pil_to_pixmap, shortcut_button
+from kiosk.ui.widgets import label, pil_to_pixmap, secret_field, shortcut_button
 
 __all__ = [
     "BallotsPage",
@@ -91,9 +91,7 @@ class UnlockPage(Page):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("選挙データを開く", parent)
         self.package_label = label("", "subtitle")
-        self.passphrase = QLineEdit()
-        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setAccessibleName("パスフレーズ")
+        self.passphrase = secret_field("パスフレーズ")
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.hide()
@@ -144,9 +142,7 @@ class SignInPage(Page):
         self.station_label = label("", "subtitle")
         self.staff_id = QLineEdit()
         self.staff_id.setAccessibleName("職員ID")
-        self.pin = QLineEdit()
-        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setAccessibleName("暗証番号")
+        self.pin = secret_field("暗証番号")
         self.staff_id.returnPressed.connect(self.pin.setFocus)
         self.pin.returnPressed.connect(self._submit)
         self.button = shortcut_button("サインイン", None, self._submit, self)
@@ -957,9 +953,7 @@ class HardStopPage(Page):
         self.override_box = QWidget()
         self.manager_id = QLineEdit()
         self.manager_id.setAccessibleName("投票管理者ID")
-        self.manager_pin = QLineEdit()
-        self.manager_pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.manager_pin.setAccessibleName("投票管理者の暗証番号")
+        self.manager_pin = secret_field("投票管理者の暗証番号")
         self.reason = QLineEdit()
         self.reason.setAccessibleName("続行する理由")
         self.manager_id.returnPressed.connect(self.manager_pin.setFocus)

@@ -7,9 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
 
-__all__ = ["label", "pil_to_pixmap", "shortcut_button"]
+__all__ = ["label", "pil_to_pixmap", "secret_field", "shortcut_button"]
 
 _KEY_NAMES = {"Return": "Enter", "Escape": "Esc"}
 
@@ -22,6 +22,14 @@ def label(text: str = "", name: str | None = None, *, wrap: bool = True, parent:
     lab.setWordWrap(wrap)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
     return lab
+
+
+def secret_field(accessible_name: str) -> QLineEdit:
+    """A line edit for a PIN or passphrase: what is typed is never shown; ``accessible_name`` for screen readers."""
+    edit = QLineEdit()
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setAccessibleName(accessible_name)
+    return edit
 
 
 def shortcut_button(
