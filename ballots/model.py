@@ -175,6 +175,15 @@ class ElectionDefinition:
                 return s
         raise KeyError(station_id)
 
+    def precinct_scope(self, station_id: str | None) -> set[str] | None:
+        """The 投票区 a station's lists and counts cover: an election-day station's own; None (all) for an
+        early-voting station or no station (KeyError for an unknown station id)."""
+        if station_id is not None:
+            st = self.station(station_id)
+            if st.kind is StationKind.DAY:
+                return set(st.precincts)
+        return None
+
     def precinct(self, code: str) -> Precinct:
         """The precinct with this code (KeyError if none)."""
         for p in self.precincts:

@@ -26,7 +26,7 @@ from reportlab.pdfgen.canvas import Canvas
 from ballots.events import Event, EventType
 from ballots.fonts import GOTHIC, register_fonts
 from ballots.issuance import JST, apply_voids, find_conflicts
-from ballots.model import ElectionDefinition, StationKind, Voter
+from ballots.model import ElectionDefinition, Voter
 from ballots.wareki import format_wareki
 
 __all__ = ["RegisterLookup", "VotedLine", "paper_backup_pdf", "voted_list_pdf", "voted_so_far"]
@@ -70,11 +70,7 @@ def voted_so_far(
     ``lookup`` finds a register entry by key (``RegisterIndex.by_code`` or ``dict.get``); it may return None or raise
     KeyError (or ValueError, for a malformed key) for a key it does not know.
     """
-    scope: set[str] | None = None
-    if station_id is not None:
-        st = definition.station(station_id)
-        if st.kind is StationKind.DAY:
-            scope = set(st.precincts)
+    scope = definition.precinct_scope(station_id)
     order = {e.id: e.order for e in definition.elections}
     short = {e.id: e.short_name for e in definition.elections}
     active = apply_voids(e for e in events if as_of is None or e.at <= as_of).events

@@ -146,11 +146,7 @@ def registered_counts(
 ) -> dict[str, SexCounts]:
     """Registered voters per election in a station's scope (an election-day station: its 投票区; otherwise all),
     leaving out moved voters whose register entry bars that kind of election."""
-    scope: set[str] | None = None
-    if station_id is not None:
-        st = definition.station(station_id)
-        if st.kind is StationKind.DAY:
-            scope = set(st.precincts)
+    scope = definition.precinct_scope(station_id)
     out = {e.id: SexCounts() for e in definition.elections}
     for v in voters:
         if scope is not None and v.precinct not in scope:
