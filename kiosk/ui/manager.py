@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.ui.pages import Page
-from kiosk.ui.widgets import label, secret_field, shortcut_button
+from kiosk.ui.widgets import button_row, label, secret_field, shortcut_button
 
 __all__ = ["MANAGER_FUNCTIONS", "ManagerFunction", "ManagerPage"]
 
@@ -109,10 +109,7 @@ class ManagerPage(Page):
         self.pin.returnPressed.connect(self._submit)
         self.ok = shortcut_button("実行", "F12", self._submit, self)
         self.cancel = shortcut_button("戻る", "Escape", self.cancelled.emit, self, "secondary")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.cancel)
-        buttons.addStretch(1)
-        buttons.addWidget(self.ok)
+        buttons = button_row(self.cancel, primary=self.ok)
         top = QHBoxLayout()
         top.addWidget(self.functions, 1)
         right = QVBoxLayout()

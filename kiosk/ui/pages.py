@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from ballots.events import REASONS
 from ballots.wareki import ERAS, WarekiError, parse_wareki
-from kiosk.ui.widgets import label, pil_to_pixmap, secret_field, shortcut_button
+from kiosk.ui.widgets import button_row, label, pil_to_pixmap, secret_field, shortcut_button
 
 __all__ = [
     "BallotsPage",
@@ -210,11 +210,7 @@ class OpeningCheckPage(Page):
         self.recheck_button = shortcut_button("再点検", "F5", self.recheck_requested.emit, self, "secondary")
         self.reset_button = shortcut_button("試験記録をリセット", "F9", self.reset_test_requested.emit, self, "danger")
         self.reset_button.hide()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.recheck_button)
-        buttons.addWidget(self.reset_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.open_button)
+        buttons = button_row(self.recheck_button, self.reset_button, primary=self.open_button)
         lay = QVBoxLayout(self)
         lay.addWidget(_title("開始前点検（投票管理者・投票立会人の確認）"))
         lay.addWidget(self.table, 1)
@@ -361,10 +357,7 @@ class CollationPage(Page):
         form.addRow(label("有効期限（西暦年）", "fieldName"), self.expiry)
         self.ok = shortcut_button("読み取る", None, self._submit, self)
         self.cancel = shortcut_button("戻る", "Escape", self.cancelled.emit, self, "secondary")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.cancel)
-        buttons.addStretch(1)
-        buttons.addWidget(self.ok)
+        buttons = button_row(self.cancel, primary=self.ok)
         lay = QVBoxLayout(self)
         lay.addWidget(_title("照合番号B の入力（カード券面を見て入力）"))
         lay.addLayout(form)
@@ -554,11 +547,7 @@ class SearchPage(Page):
         self.manager_button = shortcut_button(
             "管理者メニュー（決定書等所持者）", "F10", self.manager_requested.emit, self, "secondary"
         )
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.cancel)
-        buttons.addWidget(self.manager_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.choose_button)
+        buttons = button_row(self.cancel, self.manager_button, primary=self.choose_button)
         lay = QVBoxLayout(self)
         lay.addWidget(self.heading)
         lay.addWidget(self.form)
@@ -748,11 +737,7 @@ class VoterPage(Page):
         self.confirm_button = shortcut_button("本人です", "Return", self.confirmed.emit, self)
         self.reject_button = shortcut_button("本人ではない", "F8", self.not_this_person.emit, self, "danger")
         self.cancel_button = shortcut_button("取消", "Escape", self.cancelled.emit, self, "secondary")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.reject_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.confirm_button)
+        buttons = button_row(self.cancel_button, self.reject_button, primary=self.confirm_button)
         lay = QVBoxLayout(self)
         lay.addWidget(_title("本人確認：写真とご本人を見比べてください"))
         lay.addWidget(self.note)
@@ -865,10 +850,7 @@ class ReasonPage(Page):
         self.list.itemActivated.connect(lambda item: self.chosen.emit(int(item.data(Qt.ItemDataRole.UserRole))))
         self.choose_button = shortcut_button("この事由で宣誓書を印刷", "F6", self._choose, self)
         self.cancel = shortcut_button("戻る", "Escape", self.cancelled.emit, self, "secondary")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.cancel)
-        buttons.addStretch(1)
-        buttons.addWidget(self.choose_button)
+        buttons = button_row(self.cancel, primary=self.choose_button)
         lay = QVBoxLayout(self)
         for n in REASONS:
             # Digits choose directly, even while the list (which would use them for keyboard search) has focus.
@@ -907,10 +889,7 @@ class BallotsPage(Page):
         self.manager_button = shortcut_button(
             "管理者メニュー（代理・点字・再交付・再印刷）", "F10", self.manager_requested.emit, self, "secondary"
         )
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.manager_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.finish_button)
+        buttons = button_row(self.manager_button, primary=self.finish_button)
         lay = QVBoxLayout(self)
         self.heading = _title("この順に投票用紙を渡してください")
         lay.addWidget(self.heading)

@@ -7,9 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-__all__ = ["label", "pil_to_pixmap", "secret_field", "shortcut_button"]
+__all__ = ["button_row", "label", "pil_to_pixmap", "secret_field", "shortcut_button"]
 
 _KEY_NAMES = {"Return": "Enter", "Escape": "Esc"}
 
@@ -50,6 +50,16 @@ def shortcut_button(
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(lambda: button.isEnabled() and button.isVisible() and slot())
     return button
+
+
+def button_row(*left: QWidget, primary: QWidget) -> QHBoxLayout:
+    """A page's row of buttons: ``left`` (back, secondary actions) at the left, the ``primary`` action at the right."""
+    row = QHBoxLayout()
+    for w in left:
+        row.addWidget(w)
+    row.addStretch(1)
+    row.addWidget(primary)
+    return row
 
 
 def pil_to_pixmap(image: Any) -> QPixmap:
