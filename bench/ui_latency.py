@@ -18,7 +18,6 @@ the ratios to the baselines more than the absolute times.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import statistics
@@ -32,11 +31,9 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QEventLoop, QTimer
-from PySide6.QtWidgets import QApplication
-
 from ballots.rules import JST
 from kiosk import workflow as wf
+from kiosk.ui.stallmeter import TickRecorder, application, process_until
 
 
 class Clock:
@@ -49,24 +46,9 @@ class Clock:
         return self.at
 
 
-_LOOP: QEventLoop | None = None
-
-
-def wait(app: QApplication, cond: Any, timeout: float = 120.0) -> None:
-    """Process events until ``cond()`` (what a person would see), or fail.
-
-    Through a QEventLoop instance: PySide6 6.12 on Python 3.11 drops a reference to None on every
-    QApplication.processEvents() / QTest.qWait() call, and a few thousand calls abort the interpreter.
-    """
-    global _LOOP
-    if _LOOP is None:
-        _LOOP = QEventLoop()
-    end = time.perf_counter() + timeout
-    while not cond():
-        if time.perf_counter() > end:
-            raise TimeoutError("the kiosk did not get there in time")
-        _LOOP.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 1)
-        time.sleep(0.0002)
+def wait(app: Any, cond: Any, timeout: float = 120.0) -> None:
+    """Process events until ``cond()`` (what a person would see), or fail."""
+    process_until(cond, timeout)
 
 
 def prepare(work: Path, voters: int) -> dict[str, Any]:
@@ -103,7 +85,7 @@ def prepare(work: Path, voters: int) -> dict[str, Any]:
     }
 
 
-def make_kiosk(app: QApplication, files: dict[str, Any], ledger: Path, **kw: Any) -> Any:
+def make_kiosk(app: Any, files: dict[str, Any], ledger: Path, **kw: Any) -> Any:
     from ballots.printing import FilePrinter
     from kiosk.app import KioskRuntime
     from kiosk.config import KioskConfig, PrinterKind, ReaderKind
@@ -123,7 +105,7 @@ def make_kiosk(app: QApplication, files: dict[str, Any], ledger: Path, **kw: Any
     return runtime, window, controller
 
 
-def to_ready(app: QApplication, controller: Any, passphrase: str, pin: str) -> None:
+def to_ready(app: Any, controller: Any, passphrase: str, pin: str) -> None:
     """Unlock, manager sign-in, opening check, open: what the desk does before the first voter (no typing)."""
     controller.unlock(passphrase)
     wait(app, lambda: controller.info is not None and controller.ops.busy == 0)
@@ -140,7 +122,7 @@ def persona_birth(persona: Path) -> tuple[Any, str]:
     return date.fromisoformat(raw["birth_date"]), raw["security_code"]
 
 
-def bench_card_to_photo(app: QApplication, files: dict[str, Any], work: Path, rounds: int) -> dict[str, Any]:
+def bench_card_to_photo(app: Any, files: dict[str, Any], work: Path, rounds: int) -> dict[str, Any]:
     from reader.service import CardReader
     from reader.softcard import SoftwareCard
 
@@ -179,7 +161,7 @@ def bench_card_to_photo(app: QApplication, files: dict[str, Any], work: Path, ro
     }
 
 
-def bench_start_to_ready(app: QApplication, files: dict[str, Any], work: Path, voters: int) -> dict[str, Any]:
+def bench_start_to_ready(app: Any, files: dict[str, Any], work: Path, voters: int) -> dict[str, Any]:
     from ballots.package import open_package
 
     t0 = time.perf_counter()
@@ -248,7 +230,7 @@ class _ServerProcess:
             self.proc.kill()
 
 
-def bench_ui_stall(app: QApplication, files: dict[str, Any], work: Path, rounds: int) -> dict[str, Any]:
+def bench_ui_stall(app: Any, files: dict[str, Any], work: Path, rounds: int) -> dict[str, Any]:
     from kiosk.config import KioskConfig
 
     # The tally server runs in its own process, as in production (it is another machine): in this process its
@@ -265,39 +247,29 @@ def bench_ui_stall(app: QApplication, files: dict[str, Any], work: Path, rounds:
         register = list(runtime._need().package.register)
         voters = [v for v in register if not v.moved and v.absentee is None
                   and v.age_on(runtime.definition.election_day) >= 19][:rounds]
-        ticks: list[float] = []
-        timer = QTimer()
-        timer.setInterval(10)
-        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-
-        def gap() -> float:
-            return max((b - a for a, b in itertools.pairwise(ticks)), default=0.0)
-
+        ticks = TickRecorder()
         # Baseline: the same window, idle, for a fixed time.
-        timer.start()
-        t0 = time.perf_counter()
-        wait(app, lambda: time.perf_counter() - t0 > 2.0)
-        timer.stop()
-        idle_gap, idle_ticks = gap(), len(ticks)
-        ticks.clear()
-        timer.start()
-        t0 = time.perf_counter()
-        for v in voters:
-            controller.dispatch(wf.BarcodeScanned(v.code))
-            wait(app, lambda: controller.state.screen is wf.Screen.CONFIRM_IDENTITY and controller.ops.busy == 0)
-            controller.dispatch(wf.Confirmed())
-            wait(app, lambda: controller.state.screen is wf.Screen.CHOOSE_REASON and controller.ops.busy == 0)
-            controller.dispatch(wf.ReasonChosen(1))  # claims at the server + the 宣誓書 printed
-            wait(app, lambda: controller.state.screen is wf.Screen.ISSUE and controller.ops.busy == 0)
-            controller.dispatch(wf.Finish())
-            wait(app, lambda: controller.state.screen is wf.Screen.READY and controller.ops.busy == 0)
-        controller.print_report("station")
-        wait(app, lambda: controller.ops.busy == 0)
-        # Let the pusher drain the outbox while we keep watching the UI thread.
-        wait(app, lambda: runtime._need().ledger.pending_count == 0, timeout=60)
-        busy_s = time.perf_counter() - t0
-        timer.stop()
-        busy_gap = gap()
+        with ticks:
+            t0 = time.perf_counter()
+            wait(app, lambda: time.perf_counter() - t0 > 2.0)
+        idle_gap, idle_ticks = ticks.longest_gap, len(ticks.ticks)
+        with ticks:
+            t0 = time.perf_counter()
+            for v in voters:
+                controller.dispatch(wf.BarcodeScanned(v.code))
+                wait(app, lambda: controller.state.screen is wf.Screen.CONFIRM_IDENTITY and controller.ops.busy == 0)
+                controller.dispatch(wf.Confirmed())
+                wait(app, lambda: controller.state.screen is wf.Screen.CHOOSE_REASON and controller.ops.busy == 0)
+                controller.dispatch(wf.ReasonChosen(1))  # claims at the server + the 宣誓書 printed
+                wait(app, lambda: controller.state.screen is wf.Screen.ISSUE and controller.ops.busy == 0)
+                controller.dispatch(wf.Finish())
+                wait(app, lambda: controller.state.screen is wf.Screen.READY and controller.ops.busy == 0)
+            controller.print_report("station")
+            wait(app, lambda: controller.ops.busy == 0)
+            # Let the pusher drain the outbox while we keep watching the UI thread.
+            wait(app, lambda: runtime._need().ledger.pending_count == 0, timeout=60)
+            busy_s = time.perf_counter() - t0
+        busy_gap = ticks.longest_gap
         prints = len(list((work / "prints").glob("*.pdf")))
         controller.shutdown()
     finally:
@@ -308,7 +280,7 @@ def bench_ui_stall(app: QApplication, files: dict[str, Any], work: Path, rounds:
         "seconds": round(busy_s, 2),
         "longest_gap_ms": round(busy_gap * 1000, 1),
         "baseline_idle_longest_gap_ms": round(idle_gap * 1000, 1),
-        "ticks": len(ticks),
+        "ticks": len(ticks.ticks),
         "baseline_ticks": idle_ticks,
         "ratio_to_baseline": round(busy_gap / idle_gap, 2) if idle_gap else None,
         "goal_ms": 100,
@@ -323,8 +295,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication(["ui-bench"])
+    app = application(["ui-bench"])
     small = prepare(args.work, 2000)
     run = Path(tempfile.mkdtemp(prefix="run-", dir=args.work))
     result: dict[str, Any] = {

@@ -12,10 +12,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from ballots.printing import MemoryPrinter
 from kiosk import workflow as wf
+from kiosk.ui.stallmeter import TickRecorder
 
 JST = timezone(timedelta(hours=9))
 SLOW = 1.0
@@ -78,27 +79,6 @@ class SlowServer:
 
     def notify_appended(self) -> None:
         """The real client wakes its pusher here."""
-
-
-class TickRecorder:
-    """Records the UI thread's timer ticks; ``longest_gap`` is the worst stall seen."""
-
-    def __init__(self, interval_ms: int = 10) -> None:
-        self.ticks: list[float] = []
-        self.timer = QTimer()
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
-
-    def __enter__(self) -> TickRecorder:
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.stop()
-
-    @property
-    def longest_gap(self) -> float:
-        return max((b - a for a, b in zip(self.ticks, self.ticks[1:], strict=False)), default=0.0)
 
 
 def test_event_loop_stays_responsive_with_slow_card_network_and_printer(
