@@ -7,6 +7,7 @@ switches on the type and shows ``message``. Only programming errors escape as ex
 from __future__ import annotations
 
 import enum
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
@@ -101,15 +102,16 @@ _SECRET_NAMES = {
 }
 
 
-class Outcome:
+class Outcome(ABC):
     """Base of every result; ``ok`` tells success from failure, ``message`` is for the clerk."""
 
+    __slots__ = ()
     ok: ClassVar[bool] = False
 
     @property
+    @abstractmethod
     def message(self) -> str:
         """Short Japanese text for the clerk: what happened and what to do."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
