@@ -14,8 +14,8 @@ class CoreBridge(QObject):
     """Thread-safe entry points for core callbacks; connect the signals to the controller."""
 
     card_changed = Signal(bool)  # a card was placed (True) or removed (False)
-    # (text, ok) tuples: one object per emission, never a bare None through a queued multi-argument signal
-    # (PySide6 6.12 miscounted references to None there; see kiosk.ui.ops).
+    # (text, ok) tuples: one object per emission, never a bare None through a queued multi-argument signal (see the
+    # note in kiosk.ui.ops).
     reader_changed = Signal(object)  # (text, ok: True / False / None unknown)
     sync_changed = Signal(object)  # the sync client's state snapshot
     printer_changed = Signal(object)  # (text, ok)

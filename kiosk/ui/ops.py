@@ -53,8 +53,9 @@ class BackgroundOps(QObject):
     """
 
     busy_changed = Signal(int)
-    # One object per delivery: passing None through a multi-argument Signal(object, …) crashed PySide6 6.12 with
-    # "none_dealloc: deallocating None" (a refcount bug) after many deliveries; a wrapper is never None.
+    # One object per delivery, never a bare None: PySide6 6.12 lost a reference to None on each such delivery and
+    # aborted after many ("none_dealloc"). requirements.lock pins 6.11.3, which is clean
+    # (tests/ui/test_pyside_refcounts.py); the wrapper keeps the kiosk safe should that pin ever move.
     _finished = Signal(object)
 
     def __init__(self, parent: QObject | None = None, *, workers: int = 4) -> None:
