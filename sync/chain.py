@@ -45,15 +45,17 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
-def _digest(kiosk_id: str, seq: int, prev_hash: str, body: Mapping[str, Any]) -> str:
-    return hashlib.sha256(
-        canonical_json({"kiosk_id": kiosk_id, "seq": seq, "prev_hash": prev_hash, "event": body})
-    ).hexdigest()
+def _digest_of_json(kiosk_id: str, seq: int, prev_hash: str, body_json: bytes) -> str:
+    # Byte for byte canonical_json({"event": body, "kiosk_id": …, "prev_hash": …, "seq": …}) (keys in sorted order),
+    # built around the body's own canonical JSON so a caller that already encoded the body does not encode it again.
+    head = b'{"event":'
+    tail = canonical_json({"kiosk_id": kiosk_id, "prev_hash": prev_hash, "seq": seq})[1:]  # drop its "{"
+    return hashlib.sha256(head + body_json + b"," + tail).hexdigest()
 
 
 def event_hash(kiosk_id: str, seq: int, prev_hash: str, body: Mapping[str, Any]) -> str:
     """The hash a sealed event with these fields must carry (checks content where no public key is at hand)."""
-    return _digest(kiosk_id, seq, prev_hash, body)
+    return _digest_of_json(kiosk_id, seq, prev_hash, canonical_json(body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +107,14 @@ class SealedEvent:
         return se
 
 
-def seal(event: Event, *, kiosk_id: str, seq: int, prev_hash: str, key: Ed25519PrivateKey) -> SealedEvent:
-    """Chain and sign one event."""
+def seal(
+    event: Event, *, kiosk_id: str, seq: int, prev_hash: str, key: Ed25519PrivateKey, body_json: bytes | None = None
+) -> SealedEvent:
+    """Chain and sign one event. ``body_json``: ``canonical_json(event.to_dict())`` when the caller already has it."""
     if seq < 1:
         raise ValueError("seq starts at 1")
     body = event.to_dict()
-    h = _digest(kiosk_id, seq, prev_hash, body)
+    h = _digest_of_json(kiosk_id, seq, prev_hash, body_json if body_json is not None else canonical_json(body))
     sig = key.sign(bytes.fromhex(h)).hex()
     return SealedEvent(kiosk_id=kiosk_id, seq=seq, prev_hash=prev_hash, body=body, hash=h, signature=sig)
 
@@ -118,7 +122,7 @@ def seal(event: Event, *, kiosk_id: str, seq: int, prev_hash: str, key: Ed25519P
 def verify_sealed(se: SealedEvent, public_key: Ed25519PublicKey) -> Event:
     """Check hash, signature and body of one sealed event; return the domain event or raise ChainError."""
     try:
-        expected = _digest(se.kiosk_id, se.seq, se.prev_hash, se.body)
+        expected = event_hash(se.kiosk_id, se.seq, se.prev_hash, se.body)
     except (TypeError, ValueError) as exc:
         raise ChainError(f"seq {se.seq}: body cannot be encoded: {exc}") from None
     if expected != se.hash:

@@ -358,7 +358,10 @@ class Ledger:
                     self._check_void_target(conn, where, str(ev.data["target"]))
                 if conn.execute("SELECT 1 FROM replica WHERE event_id = ?", (ev.event_id,)).fetchone():
                     raise LedgerError(f"{where}: event_id belongs to another kiosk's event")
-                sealed = seal(ev, kiosk_id=self._kiosk_id, seq=seq + 1, prev_hash=prev_hash, key=self._key)
+                sealed = seal(
+                    ev, kiosk_id=self._kiosk_id, seq=seq + 1, prev_hash=prev_hash, key=self._key,
+                    body_json=body_json.encode("utf-8"),
+                )
                 try:
                     conn.execute(_INSERT_EVENT, _row_values(sealed, body_json))
                 except sqlite3.IntegrityError:

@@ -54,12 +54,12 @@ def _rehash_after_edit(seq: int) -> Tamper:
     """Edit a body and recompute its hash and the next row's prev_hash — everything but the signature."""
 
     def run(conn: sqlite3.Connection) -> None:
-        from sync.chain import _digest  # the attacker knows the public algorithm
+        from sync.chain import event_hash  # the attacker knows the public algorithm
 
         kiosk = conn.execute("SELECT value FROM meta WHERE key = 'kiosk_id'").fetchone()[0]
         prev, body_json = conn.execute("SELECT prev_hash, body FROM events WHERE seq = ?", (seq,)).fetchone()
         body = json.loads(body_json) | {"voter": "999999999999999"}
-        new_hash = _digest(kiosk, seq, prev, body)
+        new_hash = event_hash(kiosk, seq, prev, body)
         conn.execute(
             "UPDATE events SET body = ?, voter = ?, hash = ? WHERE seq = ?",
             (json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False), body["voter"], new_hash, seq),
