@@ -9,7 +9,7 @@ import enum
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
 __all__ = [
@@ -236,8 +236,6 @@ class Voter:
 
     def age_on(self, d: date) -> int:
         """Age in whole years on ``d``. By 年齢計算ニ関スル法律 one ages on the day before the birthday."""
-        from datetime import timedelta
-
         day_before = d + timedelta(days=1)
         years = day_before.year - self.birth_date.year
         if (day_before.month, day_before.day) < (self.birth_date.month, self.birth_date.day):

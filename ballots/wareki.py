@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,8 +66,6 @@ _PATTERN = re.compile(
 
 def parse_wareki(text: str) -> date:
     """Parse 昭和55年2月17日, S55.2.17, H1-1-8 or 令和元年5月1日; the date must lie inside the named era."""
-    import unicodedata
-
     m = _PATTERN.match(unicodedata.normalize("NFKC", text))
     if not m:
         raise WarekiError(f"not an era date: {text!r}")
