@@ -130,6 +130,7 @@ _NEEDS_VOTER = {
     EventType.REFUSAL,
 }
 _NEEDS_ELECTION = {EventType.CHECK_IN, EventType.BALLOT_REISSUED, EventType.STOCK_RECEIVED}
+_CHECKIN_KINDS = frozenset(k.value for k in CheckInKind)
 
 
 def validate_event(ev: Event) -> None:
@@ -144,7 +145,7 @@ def validate_event(ev: Event) -> None:
         raise EventError(f"{ev.type.value}: election is required")
     d = ev.data
     if ev.type is EventType.CHECK_IN:
-        if d.get("kind") not in {k.value for k in CheckInKind}:
+        if d.get("kind") not in _CHECKIN_KINDS:
             raise EventError("check_in: data.kind must be early, day or absentee")
     elif ev.type is EventType.VOID:
         if not d.get("target") or not d.get("reason"):

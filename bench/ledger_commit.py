@@ -14,6 +14,7 @@ tmpfs would make fsync free and the ratio meaningless) and are removed afterward
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -57,21 +58,30 @@ def _checkin(voter: str, election: str, at: datetime, station: str = "E01", kind
     return Event(EventType.CHECK_IN, station, "c01", at, voter=voter, election=election, data={"kind": kind})
 
 
-def bench_commit(workdir: Path, n: int) -> dict[str, Any]:
-    """Interleaved: one ledger append, one raw commit, n times each."""
-    ledger = Ledger.open(workdir / "commit-ledger.db", kiosk_id="K01", key=Ed25519PrivateKey.generate())
-    raw = sqlite3.connect(workdir / "commit-raw.db", isolation_level=None)
+def _raw_db(path: Path) -> sqlite3.Connection:
+    raw = sqlite3.connect(path, isolation_level=None)
     raw.execute("PRAGMA journal_mode=WAL")
     raw.execute("PRAGMA synchronous=FULL")
     raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    return raw
+
+
+def bench_commit(workdir: Path, n: int) -> dict[str, Any]:
+    """Interleaved: one ledger append, one raw commit, one signed raw commit, n times each."""
+    key = Ed25519PrivateKey.generate()
+    ledger = Ledger.open(workdir / "commit-ledger.db", kiosk_id="K01", key=key)
+    raw = _raw_db(workdir / "commit-raw.db")
+    signed_raw = _raw_db(workdir / "commit-signed-raw.db")
     # A raw row as large as a stored check-in (body + hash + signature), so both write about the same bytes.
     probe = ledger.append(_checkin("999999999999999", "shu-sho", datetime.now(UTC)))
     payload = json.dumps(probe.to_dict())
     t_ledger: list[float] = []
     t_raw: list[float] = []
+    t_signed: list[float] = []
     now = datetime.now(UTC)
     for i in range(n):
         ev = _checkin(f"{i:015d}", ELECTIONS[i % 3], now + timedelta(milliseconds=i))
+        digest = hashlib.sha256(ev.event_id.encode()).digest()
         t0 = time.perf_counter()
         ledger.append(ev)
         t1 = time.perf_counter()
@@ -79,19 +89,29 @@ def bench_commit(workdir: Path, n: int) -> dict[str, Any]:
         raw.execute("INSERT INTO t (body) VALUES (?)", (payload,))
         raw.execute("COMMIT")
         t2 = time.perf_counter()
+        signature = key.sign(digest).hex()
+        signed_raw.execute("BEGIN IMMEDIATE")
+        signed_raw.execute("INSERT INTO t (body) VALUES (?)", (payload[: -len(signature)] + signature,))
+        signed_raw.execute("COMMIT")
+        t3 = time.perf_counter()
         t_ledger.append(t1 - t0)
         t_raw.append(t2 - t1)
+        t_signed.append(t3 - t2)
     assert ledger.verify().ok
     ledger.close()
     raw.close()
-    led, rw = _summary(t_ledger, 1e3), _summary(t_raw, 1e3)
+    signed_raw.close()
+    led, rw, sg = _summary(t_ledger, 1e3), _summary(t_raw, 1e3), _summary(t_signed, 1e3)
     return {
         "n": n,
         "ledger_append_ms": led,
         "raw_sqlite_commit_ms": rw,
+        "signed_raw_commit_ms": sg,
         "ratio_p50": round(led["p50"] / rw["p50"], 3),
         "ratio_p99": round(led["p99"] / rw["p99"], 3),
         "ratio_mean": round(led["mean"] / rw["mean"], 3),
+        "signature_only_ratio_p50": round(sg["p50"] / rw["p50"], 3),
+        "signature_only_ratio_p99": round(sg["p99"] / rw["p99"], 3),
         "goal_ratio": 1.5,
     }
 

@@ -26,7 +26,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlite_utils import Database
 
 from ballots.events import CheckInKind, Event, EventError, EventType, validate_event
-from sync.chain import GENESIS, ChainError, SealedEvent, canonical_json, event_hash, seal, verify_chain, verify_sealed
+from sync.chain import (
+    GENESIS,
+    ChainError,
+    SealedEvent,
+    canonical_json,
+    event_hash,
+    seal_body,
+    verify_chain,
+    verify_sealed,
+)
 from sync.keys import KeyFileError, public_key_from_hex, public_key_hex
 from sync.ledger.records import (
     CheckInRecord,
@@ -76,6 +85,11 @@ def _void_target(ev_type: str, data: Any) -> str | None:
         target = data.get("target")
         return str(target) if target is not None else None
     return None
+
+
+def _where(i: int, ev: Event) -> str:
+    """How an error names the event: its position in the append and its id (built only when there is an error)."""
+    return f"event #{i + 1} ({ev.event_id})"
 
 
 def _row_values(se: SealedEvent, body_json: str) -> tuple[Any, ...]:
@@ -324,49 +338,48 @@ class Ledger:
         voter receives ballots for at once). Same rules as :meth:`append`."""
         if self._key is None:
             raise LedgerError(f"{self.path}: opened without the kiosk key; cannot append")
-        prepared: list[tuple[Event, str]] = []
+        prepared: list[tuple[Event, dict[str, Any], bytes]] = []
         seen: set[str] = set()
         for i, ev in enumerate(events):
-            where = f"event #{i + 1}" + (f" ({ev.event_id})" if isinstance(ev, Event) else "")
             if not isinstance(ev, Event):
-                raise LedgerError(f"{where}: expected ballots.events.Event, got {type(ev).__name__}")
+                raise LedgerError(f"event #{i + 1}: expected ballots.events.Event, got {type(ev).__name__}")
             try:
                 validate_event(ev)
-                body_json = canonical_json(ev.to_dict()).decode("utf-8")
+                body = ev.to_dict()
+                body_json = canonical_json(body)
             except EventError as exc:
-                raise LedgerError(f"{where}: {exc}") from None
+                raise LedgerError(f"{_where(i, ev)}: {exc}") from None
             except (TypeError, ValueError) as exc:
-                raise LedgerError(f"{where}: data is not JSON-encodable: {exc}") from None
+                raise LedgerError(f"{_where(i, ev)}: data is not JSON-encodable: {exc}") from None
             if ev.event_id in seen:
-                raise LedgerError(f"{where}: event_id appears twice in one append")
+                raise LedgerError(f"{_where(i, ev)}: event_id appears twice in one append")
             seen.add(ev.event_id)
-            prepared.append((ev, body_json))
+            prepared.append((ev, body, body_json))
         if not prepared:
             return []
         out: list[SealedEvent] = []
         with self._write() as conn:
             last = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-            for i, (ev, body_json) in enumerate(prepared):
-                where = f"event #{i + 1} ({ev.event_id})"
+            for i, (ev, body, body_json) in enumerate(prepared):
+                text = body_json.decode("utf-8")
                 if ev.type is EventType.VOID:
                     # A retried void must be recognised before the target check, which would see it as a second void.
-                    existing = self._existing(conn, where, ev.event_id, body_json)
+                    existing = self._existing(conn, _where(i, ev), ev.event_id, text)
                     if existing is not None:
                         out.append(existing)
                         continue
-                    self._check_void_target(conn, where, str(ev.data["target"]))
+                    self._check_void_target(conn, _where(i, ev), str(ev.data["target"]))
                 if conn.execute("SELECT 1 FROM replica WHERE event_id = ?", (ev.event_id,)).fetchone():
-                    raise LedgerError(f"{where}: event_id belongs to another kiosk's event")
-                sealed = seal(
-                    ev, kiosk_id=self._kiosk_id, seq=seq + 1, prev_hash=prev_hash, key=self._key,
-                    body_json=body_json.encode("utf-8"),
+                    raise LedgerError(f"{_where(i, ev)}: event_id belongs to another kiosk's event")
+                sealed = seal_body(
+                    body, body_json, kiosk_id=self._kiosk_id, seq=seq + 1, prev_hash=prev_hash, key=self._key
                 )
                 try:
-                    conn.execute(_INSERT_EVENT, _row_values(sealed, body_json))
+                    conn.execute(_INSERT_EVENT, _row_values(sealed, text))
                 except sqlite3.IntegrityError:
                     # The UNIQUE event_id index found a retry; looking it up only then keeps the common path short.
-                    existing = self._existing(conn, where, ev.event_id, body_json)
+                    existing = self._existing(conn, _where(i, ev), ev.event_id, text)
                     if existing is None:
                         raise
                     out.append(existing)
