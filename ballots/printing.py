@@ -12,6 +12,7 @@ retried (the same PDF) or reprinted (rendered again, marked 再印刷) once the 
 
 from __future__ import annotations
 
+import collections
 import enum
 import itertools
 import json
@@ -122,7 +123,7 @@ class PrinterError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PrintJob:
-    """One submitted document. The PDF is kept so a failed job can be sent again without re-rendering."""
+    """One submitted document. ``pdf`` is what was sent (empty once PrintService has let go of it)."""
 
     job_id: str
     title: str
@@ -305,9 +306,7 @@ _PRINTER_TEST = """{{
     ATTR keyword requested-attributes {printer_attributes}
     STATUS successful-ok
 }}
-""".format(
-    printer_attributes="printer-state,printer-state-reasons,printer-is-accepting-jobs,printer-state-message"
-)
+""".format(printer_attributes="printer-state,printer-state-reasons,printer-is-accepting-jobs,printer-state-message")
 _JOB_TEST = """{
     NAME "job state"
     OPERATION Get-Job-Attributes
@@ -492,15 +491,37 @@ class PrintService:
     """Submits documents to a printer without ever raising a printer problem into the reception.
 
     Every job is remembered (in memory, for this session) with its document, so a failed job can be ``retry``-ed (the
-    same PDF: the first copy never came out) and any job can be ``reprint``-ed (rendered again and marked 再印刷).
+    first copy never came out) and any job can be ``reprint``-ed (rendered again and marked 再印刷).
+
+    Memory stays flat through a day of 宣誓書: a completed job keeps no PDF, and of the others only the newest
+    ``retry_pdfs`` keep theirs (a retry sends those bytes again); an older job is rendered again from its document
+    for a retry, unmarked, which gives the same form.
     """
 
-    def __init__(self, printer: Printer) -> None:
+    def __init__(self, printer: Printer, *, retry_pdfs: int = 32) -> None:
+        if retry_pdfs < 0:
+            raise ValueError(f"retry_pdfs must be ≥ 0, got {retry_pdfs}")
         self.printer = printer
         self._jobs: dict[str, tuple[PrintJob, PrintDocument]] = {}
         self._local_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._superseded: set[str] = set()  # failed jobs a later retry or reprint has replaced
+        self._retry_pdfs = retry_pdfs
+        self._holding_pdf: collections.deque[str] = collections.deque()  # jobs still holding a PDF, oldest first
+
+    def _remember(self, job: PrintJob, document: PrintDocument) -> None:
+        """Store the job (caller holds the lock), keeping its PDF only while a retry might still need it."""
+        if job.status is JobStatus.COMPLETED or self._retry_pdfs == 0:
+            job = replace(job, pdf=b"")
+            if job.job_id in self._holding_pdf:
+                self._holding_pdf.remove(job.job_id)
+        elif job.pdf and job.job_id not in self._holding_pdf:
+            self._holding_pdf.append(job.job_id)
+        self._jobs[job.job_id] = (job, document)
+        while len(self._holding_pdf) > self._retry_pdfs:
+            old_id = self._holding_pdf.popleft()
+            old, old_doc = self._jobs[old_id]
+            self._jobs[old_id] = (replace(old, pdf=b""), old_doc)
 
     def _send(
         self, pdf: bytes, document: PrintDocument, copies: int, reprint_of: str | None, replaces: str | None = None
@@ -519,7 +540,7 @@ class PrintService:
             )
         job = replace(job, reprint_of=reprint_of)
         with self._lock:
-            self._jobs[job.job_id] = (job, document)
+            self._remember(job, document)
             if replaces is not None and job.status is not JobStatus.FAILED:
                 self._superseded.add(replaces)
         return job
@@ -538,7 +559,7 @@ class PrintService:
         except PrinterError as exc:
             job = replace(job, error=exc)
         with self._lock:
-            self._jobs[job_id] = (job, document)
+            self._remember(job, document)
         return job
 
     def retry(self, job_id: str) -> PrintJob:
@@ -557,8 +578,9 @@ class PrintService:
                     return replace(job, error=exc)
             job = replace(job, status=JobStatus.CANCELLED)
             with self._lock:
-                self._jobs[job_id] = (job, document)
-        return self._send(job.pdf, document, job.copies, job.reprint_of, replaces=job_id)
+                self._remember(job, document)
+        pdf = job.pdf or document.render(False)  # an older job's PDF was let go: the same form, rendered again
+        return self._send(pdf, document, job.copies, job.reprint_of, replaces=job_id)
 
     def reprint(self, job_id: str, copies: int = 1) -> PrintJob:
         """Render the job's document again marked 再印刷 and send it."""

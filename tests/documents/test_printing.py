@@ -186,6 +186,46 @@ def test_reprint_renders_again_marked(declaration_doc: PrintDocument, pdf_text: 
         service.reprint("nope")
 
 
+def test_completed_jobs_let_go_of_their_pdf(declaration_doc: PrintDocument) -> None:
+    # A day of 宣誓書 must not pile up in the kiosk's memory: a completed job keeps only its facts.
+    service = PrintService(MemoryPrinter())
+    returned = [service.submit(declaration_doc) for _ in range(20)]
+    assert all(j.pdf.startswith(b"%PDF-") for j in returned)  # the caller still gets what was sent
+    assert [j.job_id for j in service.jobs()] == [j.job_id for j in returned]
+    assert all(j.pdf == b"" for j in service.jobs())
+    again = service.reprint(returned[0].job_id)  # reprinting renders again, so nothing was lost
+    assert again.status is JobStatus.COMPLETED and again.reprint_of == returned[0].job_id
+
+
+@pytest.mark.parametrize("keep", [0, 1, 8])
+def test_only_the_newest_owed_jobs_keep_their_pdf_and_older_ones_are_rendered_again(
+    declaration_doc: PrintDocument, pdf_text: Callable[..., str], keep: int
+) -> None:
+    printer = MemoryPrinter()
+    printer.problem = PrinterProblem.OUT_OF_PAPER
+    service = PrintService(printer, retry_pdfs=keep)
+    failed = [service.submit(declaration_doc) for _ in range(keep + 12)]
+    holding = [j.job_id for j in service.jobs() if j.pdf]
+    assert holding == [j.job_id for j in failed[len(failed) - keep :]]  # the newest `keep`, no more
+    assert len(service.failed()) == len(failed)  # letting go of a PDF forgets nothing the desk still owes
+
+    printer.problem = None
+    oldest = service.retry(failed[0].job_id)
+    assert oldest.status is JobStatus.COMPLETED
+    assert _flat(pdf_text(printer.jobs[-1].pdf)) == _flat(pdf_text(failed[0].pdf))  # the same form ...
+    assert "再印刷" not in _flat(pdf_text(printer.jobs[-1].pdf))  # ... and not a reprint
+    newest = service.retry(failed[-1].job_id)
+    assert newest.status is JobStatus.COMPLETED
+    if keep:
+        assert printer.jobs[-1].pdf == failed[-1].pdf  # a held PDF goes out byte for byte
+    assert {j.job_id for j in service.failed()} == {j.job_id for j in failed[1:-1]}
+
+
+def test_retry_pdfs_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="retry_pdfs"):
+        PrintService(MemoryPrinter(), retry_pdfs=-1)
+
+
 def test_a_failed_retry_stays_owed(declaration_doc: PrintDocument) -> None:
     printer = MemoryPrinter()
     printer.problem = PrinterProblem.OFFLINE
