@@ -35,7 +35,9 @@ start_cups() {
   echo $! >"$STATE/cupsd.pid"
   wait_for 15 lpstat -r || { echo "services: cupsd did not start"; cat "$STATE/cupsd.log"; exit 1; }
   local ppd
-  ppd="$(lpinfo -m 2>/dev/null | awk '/CUPS-PDF/ {print $1; exit}')"
+  # awk reads to the end: exiting at the first match would SIGPIPE lpinfo, and under pipefail + set -e that silently
+  # ended this script before PostgreSQL was started (seen once, depending on timing).
+  ppd="$(lpinfo -m 2>/dev/null | awk '/CUPS-PDF/ && !found {print $1; found = 1}' || true)"
   $SUDO lpadmin -p UKETSUKE_PDF -E -v cups-pdf:/ -m "${ppd:-lsb/usr/cups-pdf/CUPS-PDF_opt.ppd}"
   $SUDO cupsenable UKETSUKE_PDF; $SUDO cupsaccept UKETSUKE_PDF
 }
