@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from ballots.events import Event, EventType
 from ballots.model import ElectionDefinition, OfflinePolicy, Voter
+from ballots.printing import JobStatus, PrintJob, PrintService
 from ballots.rules import JST, Eligibility, VotedRecord, assess
 from kiosk import workflow as wf
 from kiosk.config import KioskConfig, PrinterKind, ReaderKind
@@ -93,10 +94,12 @@ class SyncSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class DeskResult:
-    """A reception state plus, on the identity screen, the eligibility preview for every election of the day."""
+    """A reception state plus, on the identity screen, the eligibility preview for every election of the day, and the
+    documents this step could not print (the desk must see them: the voter is waiting for that 宣誓書)."""
 
     state: wf.ReceptionState
     preview: Eligibility | None = None
+    print_failures: tuple[PrintJob, ...] = ()
 
 
 @dataclass
@@ -129,8 +132,6 @@ class KioskRuntime:
         self.config = config
         self.card = card
         self.printer = printer
-        from ballots.printing import PrintService
-
         # Jobs are remembered for retry; a printer problem never raises into the reception.
         self.print_service = PrintService(printer)
         self._sync_factory = sync_factory
@@ -415,7 +416,17 @@ class KioskRuntime:
         preview = None
         if state.screen is wf.Screen.CONFIRM_IDENTITY and state.voter is not None:
             preview = self.preview(state.voter)
-        return DeskResult(state, preview)
+        failures = tuple(job for job in report.printed if job.status is JobStatus.FAILED)
+        return DeskResult(state, preview, failures)
+
+    def retry_print(self, job_id: str) -> PrintJob:
+        """Send a document that failed to print again (the same form, not a reprint: the first copy never came out).
+
+        Returns the new job; a printer that still cannot print gives a FAILED job with the reason, never an exception.
+        """
+        job = self.print_service.retry(job_id)
+        log.info("print retry of %s: %s", job_id, job.status.value)
+        return job
 
     def preview(self, voter: Voter) -> Eligibility:
         """Every election's status for the voter at this station today, from own + replica check-ins."""
