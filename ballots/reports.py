@@ -1,15 +1,23 @@
 """Station reports computed from events (lists of ``ballots.events.Event``), as PDF and CSV.
 
 - ``station_record``: the 投票録 figures of one station and day, by 男/女/計, per election — registered voters (when the
-  register is given), voters, 仮投票, 不在者投票 received, refusals, 点字, 代理投票 with both helpers, 再交付 with
-  reasons, opening and closing times, staff count — and the end-of-day reconciliation of check-ins, ballots and stock
-  with every mismatch listed.
+  register is given), voters, among them those who voted on a 決定書 or 判決書, 仮投票, 不在者投票 received, refusals,
+  点字, 代理投票 with both helpers, 再交付 with reasons, opening and closing times, staff count — and the end-of-day
+  reconciliation of check-ins, ballots and stock with every mismatch listed.
 - ``hourly_turnout``: voters by sex at the committee's times (``[reports] hourly_times``), per station and in total.
 - ``early_voting_reasons``: the 投票事由調書 — early voters by day and by 事由, with the previous election if known.
 
 A voter is counted once per election, at their first standing check-in: an offline double issuance found after sync
 (a *conflict*) still counts both ballots against stock, and is flagged on every report whose period it touches.
 Voters are identified by register key only; sex comes from the register (``sexes_from_register``).
+
+A 決定書等所持者 (公職選挙法42条1項ただし書: not in the register, votes on a committee decision or court judgment that
+they should be) is checked in under a synthetic key (``ballots.model.decision_holder_key``). Such a key is a voter
+like any other here, never an "unknown voter": counted as a voter, shown on its own line of the 投票録 and, because
+there is no register entry, of 不明 sex unless the check-in records one (``data.decision_sex``, ``M``/``F``). A
+check-in under such a key must carry the decision's reference (``data.decision_ref``, which maps to that key);
+without it the key only looks like a decision holder's, and that is a mismatch. A key that is neither in the
+register nor of that form is an unknown voter: counted (the ballot was handed over) and listed as a mismatch.
 """
 
 from __future__ import annotations
@@ -42,7 +50,14 @@ from ballots.issuance import (
     day_bounds,
     local_day,
 )
-from ballots.model import ElectionDefinition, Sex, StationKind, Voter
+from ballots.model import (
+    ElectionDefinition,
+    Sex,
+    StationKind,
+    Voter,
+    decision_holder_key,
+    is_decision_holder_key,
+)
 from ballots.wareki import format_wareki
 
 __all__ = [
@@ -53,6 +68,7 @@ __all__ = [
     "SexCounts",
     "StationRecord",
     "Table",
+    "VoterSexes",
     "early_voting_reasons",
     "hourly_turnout",
     "registered_counts",
@@ -78,10 +94,13 @@ _ABSENTEE = CheckInKind.ABSENTEE.value
 
 UNKNOWN_REASON = "不明"
 
+#: The 投票録 line for voters not in the register who voted on a decision (法42条1項ただし書).
+DECISION_HOLDERS_LABEL = "決定書又は判決書により投票した者"
+
 
 @dataclass(slots=True)
 class SexCounts:
-    """男・女 and, for voters the register does not know, 不明 (which is itself reported as a mismatch)."""
+    """男・女 and 不明: a key the register does not know (a mismatch), or a decision holder of no recorded sex."""
 
     male: int = 0
     female: int = 0
@@ -93,7 +112,7 @@ class SexCounts:
         return self.male + self.female + self.unknown
 
     def add(self, sex: Sex | None, n: int = 1) -> None:
-        """Count ``n`` more people of ``sex`` (None: not in the register)."""
+        """Count ``n`` more people of ``sex`` (None: not known)."""
         if sex is Sex.MALE:
             self.male += n
         elif sex is Sex.FEMALE:
@@ -102,7 +121,7 @@ class SexCounts:
             self.unknown += n
 
     def cells(self) -> list[str]:
-        """男, 女, 計 as table cells (不明 folded into 計 only; it is listed among the mismatches)."""
+        """男, 女, 計 as table cells (不明 folded into 計 only; reports say how many of 計 that is)."""
         return [str(self.male), str(self.female), str(self.total)]
 
 
@@ -189,9 +208,83 @@ def _mismatch_table(mismatches: Sequence[Mismatch]) -> Table:
     return Table("照合結果（不一致）", ("番号", "内容"), rows)
 
 
-def _unknown_voters(codes: Iterable[str], sexes: Mapping[str, Sex]) -> list[Mismatch]:
-    missing = sorted({c for c in codes if c not in sexes})
-    return [Mismatch("unknown_voter", f"選挙人 {c} が選挙人名簿にありません（性別不明）", voter=c) for c in missing]
+@dataclass(frozen=True, slots=True)
+class VoterSexes:
+    """Who a register key is, for counting: a register entry (sex from the register), a 決定書等所持者 (sex as their
+    check-in recorded it, if at all) or unknown. Built by :func:`voter_sexes` from the events being counted."""
+
+    register: Mapping[str, Sex]
+    decision_sexes: Mapping[str, Sex]  # decision holder key → the sex a check-in recorded
+    problems: Mapping[str, tuple[Mismatch, ...]]  # decision holder key → what does not fit on its check-ins
+
+    def is_decision_holder(self, code: str) -> bool:
+        """Not in the register and of the synthetic form ``decision_holder_key`` gives."""
+        return code not in self.register and is_decision_holder_key(code)
+
+    def sex(self, code: str | None) -> Sex | None:
+        """The sex to count ``code`` under (None: 不明)."""
+        if code is None:
+            return None
+        sex = self.register.get(code)
+        return sex if sex is not None else self.decision_sexes.get(code)
+
+    def mismatches(self, codes: Iterable[str]) -> list[Mismatch]:
+        """For the keys of a report: every unknown voter, and every decision holder whose check-ins do not fit."""
+        out: list[Mismatch] = []
+        for c in sorted({c for c in codes if c not in self.register}):
+            if is_decision_holder_key(c):
+                out += self.problems.get(c, ())
+            else:
+                out.append(Mismatch("unknown_voter", f"選挙人 {c} が選挙人名簿にありません（性別不明）", voter=c))
+        return out
+
+
+def voter_sexes(sexes: Mapping[str, Sex], first_check_ins: Iterable[Event]) -> VoterSexes:
+    """The register's sexes plus what the counted check-ins say about decision holders (``data.decision_ref`` that
+    maps to the key, optional ``data.decision_sex`` ``M``/``F``). Only keys outside the register are looked at."""
+    decision_sexes: dict[str, Sex] = {}
+    problems: dict[str, list[Mismatch]] = defaultdict(list)
+    for ev in first_check_ins:
+        code = ev.voter
+        if not code or code in sexes or not is_decision_holder_key(code):
+            continue
+        ref = ev.data.get("decision_ref")
+        try:
+            fits = isinstance(ref, str) and decision_holder_key(ref) == code
+        except ValueError:
+            fits = False
+        if not fits:
+            what = (
+                f"記録された決定書・判決書の番号「{ref}」はこの識別コードに対応しません"
+                if isinstance(ref, str) and ref
+                else "記録に決定書・判決書の番号がありません"
+            )
+            problems[code].append(
+                Mismatch(
+                    "decision_unverified",
+                    f"識別コード {code} は決定書等所持者の形式ですが、受付（{ev.election}）の{what}",
+                    election=ev.election,
+                    voter=code,
+                    event_ids=(ev.event_id,),
+                )
+            )
+        recorded = ev.data.get("decision_sex")
+        if recorded is None or code in decision_sexes:
+            continue
+        try:
+            decision_sexes[code] = Sex(recorded)
+        except ValueError:
+            problems[code].append(
+                Mismatch(
+                    "decision_sex_unreadable",
+                    f"決定書等所持者 {code} の受付（{ev.election}）に記録された性別「{recorded}」を読めません"
+                    "（男女別では不明として集計）",
+                    election=ev.election,
+                    voter=code,
+                    event_ids=(ev.event_id,),
+                )
+            )
+    return VoterSexes(sexes, decision_sexes, {k: tuple(v) for k, v in problems.items()})
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -206,6 +299,7 @@ class ElectionRecord:
     name: str
     registered: SexCounts | None
     voters: SexCounts = field(default_factory=SexCounts)
+    decision_holders: SexCounts = field(default_factory=SexCounts)  # 決定書・判決書 (among the voters)
     absentee: SexCounts = field(default_factory=SexCounts)  # 不在者投票 received (among the voters)
     provisional: SexCounts = field(default_factory=SexCounts)
     refused: SexCounts = field(default_factory=SexCounts)
@@ -230,6 +324,7 @@ class StationRecord:
     elections: tuple[ElectionRecord, ...]
     reissues: tuple[tuple[str, str, str, str], ...]  # time, election, voter, reason
     proxies: tuple[tuple[str, str, str, str], ...]  # time, election(s), voter, helpers
+    decisions: tuple[tuple[str, str, str, str, str], ...]  # time, elections, decision reference, key, manager
     opened_at: datetime | None
     closed_at: datetime | None
     staff: tuple[str, ...]
@@ -267,6 +362,7 @@ class StationRecord:
             head += [f"{short} 男", f"{short} 女", f"{short} 計"]
         items = [
             ("投票者数", "voters"),
+            (f"うち{DECISION_HOLDERS_LABEL}", "decision_holders"),
             ("うち不在者投票受理", "absentee"),
             ("仮投票者数", "provisional"),
             ("拒否した者", "refused"),
@@ -280,6 +376,14 @@ class StationRecord:
             )
         for label, attr in items:
             rows.append((label, *(c for e in self.elections for c in getattr(e, attr).cells())))
+            if attr == "decision_holders" and any(e.voters.unknown for e in self.elections):
+                # 計 holds voters of no recorded sex (a decision holder, an unknown key): say how many of it they are
+                rows.append(
+                    (
+                        "投票者数のうち性別不明（男女に含まない）",
+                        *(c for e in self.elections for c in ("", "", str(e.voters.unknown))),
+                    )
+                )
         if all(e.turnout is not None for e in self.elections) and self.elections:
             rows.append(("投票率", *(c for e in self.elections for c in ("", "", f"{(e.turnout or 0) * 100:.2f}%"))))
         tables = [Table("投票者数等（男女別）", tuple(head), tuple(rows))]
@@ -309,6 +413,13 @@ class StationRecord:
                 self.proxies or (("—", "", "", "代理投票はありません"),),
             )
         )
+        tables.append(
+            Table(
+                f"{DECISION_HOLDERS_LABEL}（公職選挙法第42条第1項ただし書）",
+                ("時刻", "選挙", "決定書・判決書", "仮の識別コード", "確認した投票管理者"),
+                self.decisions or (("—", "", "", "", "該当者はありません"),),
+            )
+        )
         tables.append(_issuance_table(self.definition, self.issuance))
         tables.append(_mismatch_table(self.mismatches))
         return tables
@@ -322,6 +433,7 @@ class StationRecord:
                 pairs.append(("選挙人名簿登録者数", e.registered))
             pairs += [
                 ("投票者数", e.voters),
+                (DECISION_HOLDERS_LABEL, e.decision_holders),
                 ("不在者投票受理", e.absentee),
                 ("仮投票者数", e.provisional),
                 ("拒否者数", e.refused),
@@ -329,6 +441,7 @@ class StationRecord:
                 ("代理投票者数", e.proxy),
             ]
             out += [[e.election, e.name, label, *c.cells()] for label, c in pairs]
+            out.append([e.election, e.name, "投票者数のうち性別不明", "", "", str(e.voters.unknown)])
         for row in self.issuance.elections:
             name = self.definition.election(row.election).name
             for label, n in _issuance_items(row):
@@ -395,6 +508,7 @@ def station_record(
     if station_id is not None:
         definition.station(station_id)  # KeyError names an unknown station before anything is counted
     basis = count_basis(events)
+    who = voter_sexes(sexes, basis.first_check_in.values())
 
     start, end = day_bounds(day) if day is not None else (None, None)
 
@@ -415,6 +529,7 @@ def station_record(
     closed: datetime | None = None
     staff: dict[str, None] = {}
     codes: set[str] = set()
+    decisions: dict[str, tuple[str, list[str], str, str]] = {}  # key → time, elections, reference, manager
 
     def count_once(kind: str, ev: Event, attr: str) -> None:
         """Count a person once per election for ``kind`` (an event without election applies to all)."""
@@ -424,7 +539,7 @@ def station_record(
             if key in seen[kind]:
                 continue
             seen[kind].add(key)
-            getattr(records[eid], attr).add(sexes.get(ev.voter) if ev.voter else None)
+            getattr(records[eid], attr).add(who.sex(ev.voter))
 
     for ev in basis.active.events:
         if not mine(ev):
@@ -435,10 +550,22 @@ def station_record(
         if t is _CHECK_IN and ev.voter and ev.election in records:
             if basis.first_check_in[(ev.voter, ev.election)] is ev:
                 rec = records[ev.election]
-                sex = sexes.get(ev.voter)
+                sex = who.sex(ev.voter)
                 rec.voters.add(sex)
                 if ev.data.get("kind") == _ABSENTEE:
                     rec.absentee.add(sex)
+                if who.is_decision_holder(ev.voter):
+                    rec.decision_holders.add(sex)
+                    line = decisions.setdefault(
+                        ev.voter,
+                        (
+                            _hm(ev.at),
+                            [],
+                            str(ev.data.get("decision_ref") or "（記録なし）"),
+                            _staff_label(definition, str(ev.data.get("decision_by") or "")) or "—",
+                        ),
+                    )
+                    line[1].append(definition.election(ev.election).short_name)
         elif t is _PROVISIONAL:
             count_once("provisional", ev, "provisional")
         elif t is _REFUSAL:
@@ -461,7 +588,7 @@ def station_record(
             staff.setdefault(_staff_label(definition, ev.staff_id), None)
 
     issuance = ballot_issuance((), definition, station_id=station_id, day=day, basis=basis)
-    mismatches = (*issuance.mismatches, *_unknown_voters(codes, sexes))
+    mismatches = (*issuance.mismatches, *who.mismatches(codes))
     return StationRecord(
         definition=definition,
         station_id=station_id,
@@ -469,6 +596,7 @@ def station_record(
         elections=tuple(records.values()),
         reissues=tuple(reissues),
         proxies=tuple(proxies),
+        decisions=tuple((at, "、".join(names), ref, key, by) for key, (at, names, ref, by) in decisions.items()),
         opened_at=opened,
         closed_at=closed,
         staff=tuple(staff),
@@ -548,6 +676,7 @@ def hourly_turnout(
         definition.station(station_id)
     points = tuple(times if times is not None else definition.hourly_times)
     basis = count_basis(events)
+    who = voter_sexes(sexes, basis.first_check_in.values())
     per: dict[tuple[str, str], list[SexCounts]] = {}
     stations: set[str] = set()
     codes: set[str] = set()
@@ -560,7 +689,7 @@ def hourly_turnout(
             continue
         stations.add(ev.station_id)
         codes.add(voter)
-        sex = sexes.get(voter)
+        sex = who.sex(voter)
         # index of the first reporting time at or after the check-in; the final column always counts it
         first = next((i for i, t in enumerate(points) if local.time() <= t), len(points))
         for key in ((eid, ev.station_id), (eid, "")):
@@ -576,7 +705,7 @@ def hourly_turnout(
         times=points,
         stations=tuple(order),
         counts={k: tuple(v) for k, v in sorted(per.items())},
-        mismatches=(*basis.active.mismatches, *_unknown_voters(codes, sexes)),
+        mismatches=(*basis.active.mismatches, *who.mismatches(codes)),
     )
 
 
@@ -689,6 +818,7 @@ def early_voting_reasons(
     if station_id is not None:
         definition.station(station_id)
     basis = count_basis(events)
+    who = voter_sexes(sexes, basis.first_check_in.values())
     declarations: dict[str, list[Event]] = defaultdict(list)
     for ev in basis.active.events:
         if ev.type is _DECLARATION and ev.voter:
@@ -721,7 +851,7 @@ def early_voting_reasons(
         cell = cells.get(key)
         if cell is None:
             cell = cells[key] = (SexCounts(), Counter())
-        cell[0].add(sexes.get(voter))
+        cell[0].add(who.sex(voter))
         cell[1][reason] += 1
     order = {e.id: e.order for e in definition.elections}
     rows = tuple(
@@ -740,7 +870,7 @@ def early_voting_reasons(
             for c in conflicts
         ),
         *undeclared,
-        *_unknown_voters(codes, sexes),
+        *who.mismatches(codes),
     )
     return ReasonsReport(definition, station_id, rows, conflicts, mismatches)
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from ballots.events import Event, EventType
-from ballots.model import Sex, Voter
+from ballots.model import Sex, Voter, decision_holder_key
 
 JST = timezone(timedelta(hours=9))
 
@@ -115,3 +115,30 @@ def check_in(
 ) -> Event:
     """A ballot handed over."""
     return ev(EventType.CHECK_IN, when, station=station, voter=voter, election=election, eid=eid, kind=kind)
+
+
+def decision_check_in(
+    when: datetime,
+    reference: str,
+    election: str,
+    *,
+    sex: str | None = None,
+    key: str | None = None,
+    kind: str = "early",
+    station: str = "E01",
+    eid: str | None = None,
+) -> Event:
+    """A ballot handed over to a 決定書等所持者 as the kiosk's manager flow records it: the synthetic key of the
+    decision's reference, the reference and the manager who checked it; ``sex`` (``data.decision_sex``) only when
+    given. ``key`` overrides the key (for a check-in whose reference does not fit it)."""
+    data: dict[str, Any] = {
+        "kind": kind,
+        "source": "decision",
+        "identity": "decision_document",
+        "decision_ref": reference,
+        "decision_by": "m01",
+    }
+    if sex is not None:
+        data["decision_sex"] = sex
+    voter = key if key is not None else decision_holder_key(reference)
+    return ev(EventType.CHECK_IN, when, station=station, voter=voter, election=election, eid=eid, **data)

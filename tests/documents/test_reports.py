@@ -9,13 +9,13 @@ from collections.abc import Callable
 from datetime import date, time
 
 import pytest
-from documents_support import at, check_in, definition_dict, ev, make_voter
+from documents_support import at, check_in, decision_check_in, definition_dict, ev, make_voter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ballots.events import Event, EventType
 from ballots.issuance import apply_voids, ballot_issuance
-from ballots.model import ElectionDefinition, Sex
+from ballots.model import ElectionDefinition, Sex, decision_holder_key
 from ballots.reports import (
     early_voting_reasons,
     hourly_turnout,
@@ -210,11 +210,118 @@ def test_registered_counts_respect_station_scope_and_bars(definition: ElectionDe
     assert (early.male, early.female) == (1, 1)
 
 
-def test_unknown_voter_is_counted_and_flagged(definition: ElectionDefinition) -> None:
-    events = [stock(5), check_in(at(5, "10:00"), "999999999999999", E)]
+# -- who the key is: register voter, 決定書等所持者 (法42条1項ただし書), unknown ---------------------------------------
+
+REF = "令和8年選管決定第12号"
+DH = decision_holder_key(REF)  # 900000000000812: not in the register, the synthetic key of the decision
+UNKNOWN = "123456789012345"  # neither in the register nor of the decision-holder form
+
+
+def _declared(check_in_event: Event) -> list[Event]:
+    """The 宣誓書 the kiosk records before an early check-in, then the check-in."""
+    declaration = ev(EventType.DECLARATION, check_in_event.at, voter=check_in_event.voter, reason=1, reprint=False)
+    return [declaration, check_in_event]
+
+
+# Each case: the check-in of one person at E01 on 12/5 (小選挙区), then the expected 投票者数 (男, 女, 計), the
+# 決定書又は判決書により投票した者 line (男, 女, 計) and the mismatch kinds on every report.
+WHO: dict[str, tuple[Event, tuple[int, int, int], tuple[int, int, int], set[str]]] = {
+    "register voter": (check_in(at(5, "10:00"), V[1], E), (0, 1, 1), (0, 0, 0), set()),
+    "decision holder, sex recorded": (decision_check_in(at(5, "10:00"), REF, E, sex="F"), (0, 1, 1), (0, 1, 1), set()),
+    "decision holder, no sex recorded": (decision_check_in(at(5, "10:00"), REF, E), (0, 0, 1), (0, 0, 1), set()),
+    "unknown key": (check_in(at(5, "10:00"), UNKNOWN, E), (0, 0, 1), (0, 0, 0), {"unknown_voter"}),
+    # keys that only look like a decision holder's: the check-in does not carry the decision that makes the key
+    "decision form, no reference": (check_in(at(5, "10:00"), DH, E), (0, 0, 1), (0, 0, 1), {"decision_unverified"}),
+    "decision form, other reference": (
+        decision_check_in(at(5, "10:00"), "令和8年選管決定第13号", E, key=DH),
+        (0, 0, 1),
+        (0, 0, 1),
+        {"decision_unverified"},
+    ),
+    "decision holder, unreadable sex": (
+        decision_check_in(at(5, "10:00"), REF, E, sex="女性"),
+        (0, 0, 1),
+        (0, 0, 1),
+        {"decision_sex_unreadable"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(WHO))
+def test_station_record_counts_each_kind_of_voter(definition: ElectionDefinition, case: str) -> None:
+    check_in_event, voters, decision_line, kinds = WHO[case]
+    events = [stock(5), *_declared(check_in_event)]
     rec = station_record(events, definition, SEXES, station_id="E01", day=date(2026, 12, 5))
-    assert rec.elections[0].voters.total == 1 and rec.elections[0].voters.unknown == 1
-    assert [m.kind for m in rec.mismatches] == ["unknown_voter"]
+    sho = rec.elections[0]
+    assert (sho.voters.male, sho.voters.female, sho.voters.total) == voters
+    dh = sho.decision_holders
+    assert (dh.male, dh.female, dh.total) == decision_line
+    assert {m.kind for m in rec.mismatches} == kinds
+    assert all(m.voter == check_in_event.voter for m in rec.mismatches)
+    assert rec.issuance.for_election(E).voters == 1  # whoever it is, one ballot went to one voter
+    assert len(rec.decisions) == decision_line[2]
+
+
+@pytest.mark.parametrize("case", list(WHO))
+def test_hourly_and_reasons_count_each_kind_of_voter(definition: ElectionDefinition, case: str) -> None:
+    check_in_event, voters, _decision_line, kinds = WHO[case]
+    events = _declared(check_in_event)
+    hourly = hourly_turnout(events, definition, SEXES, day=date(2026, 12, 5), station_id="E01")
+    final = hourly.counts[(E, "E01")][-1]
+    assert (final.male, final.female, final.total) == voters
+    assert {m.kind for m in hourly.mismatches} == kinds
+    reasons = early_voting_reasons(events, definition, SEXES, station_id="E01")
+    (row,) = reasons.rows
+    assert (row.voters.male, row.voters.female, row.voters.total) == voters
+    assert dict(row.reasons) == {"1": 1}  # the decision holder's 宣誓書 is recorded under the synthetic key too
+    assert {m.kind for m in reasons.mismatches} == kinds
+
+
+@pytest.mark.parametrize(
+    ("voter", "kinds"),
+    [(V[4], set()), (DH, set()), (UNKNOWN, {"unknown_voter"})],
+    ids=["register voter", "decision holder", "unknown key"],
+)
+def test_refusal_without_check_in_is_flagged_only_for_an_unknown_key(
+    definition: ElectionDefinition, voter: str, kinds: set[str]
+) -> None:
+    # A decision holder refused before any ballot was handed over has no check-in to carry the decision: the form
+    # of the key is what there is, and it is enough not to call them unknown.
+    events = [ev(EventType.REFUSAL, at(5, "11:00"), voter=voter, reason="決定書の提示なし", article="法42条")]
+    rec = station_record(events, definition, SEXES, station_id="E01", day=date(2026, 12, 5))
+    assert rec.elections[0].refused.total == 1 and rec.elections[0].voters.total == 0
+    assert {m.kind for m in rec.mismatches} == kinds
+
+
+@pytest.mark.parametrize(
+    "case", ["register voter", "decision holder, sex recorded", "decision holder, no sex recorded", "unknown key"]
+)
+def test_station_record_pdf_and_csv_show_decision_holders(
+    definition: ElectionDefinition, pdf_text: Callable[..., str], case: str
+) -> None:
+    check_in_event, voters, decision_line, kinds = WHO[case]
+    events = [stock(10), stock(10, election="shu-hi"), *_declared(check_in_event)]
+    if check_in_event.voter == DH:  # the same person's second ballot: one line in the list, counted per election
+        events.append(decision_check_in(at(5, "10:01"), REF, "shu-hi", sex=check_in_event.data.get("decision_sex")))
+    rec = station_record(events, definition, SEXES, station_id="E01", day=date(2026, 12, 5))
+    flat = "".join(pdf_text(report_pdf(rec)).split())
+    assert "うち決定書又は判決書により投票した者" in flat  # the 投票録 line is there whether or not anyone used it
+    assert "公職選挙法第42条第1項ただし書" in flat
+    if decision_line[2]:
+        assert (
+            "令和8年選管決定第12号" in flat and DH in flat and "投票管理者一" in flat and "小選挙区、比例代表" in flat
+        )
+        assert "該当者はありません" not in flat
+    else:
+        assert "該当者はありません" in flat
+    assert ("選挙人名簿にありません" in flat) == ("unknown_voter" in kinds)
+    assert ("投票者数のうち性別不明" in flat) == (voters[2] > voters[0] + voters[1])
+    rows = list(csv.reader(io.StringIO(report_csv(rec).decode("utf-8-sig"))))
+    by_item = {r[2]: r[3:] for r in rows if r[0] == E}
+    assert by_item["投票者数"] == [str(n) for n in voters]
+    assert by_item["決定書又は判決書により投票した者"] == [str(n) for n in decision_line]
+    assert by_item["投票者数のうち性別不明"] == ["", "", str(voters[2] - voters[0] - voters[1])]
+    assert {r[2] for r in rows if r[2].startswith("不一致:")} == {f"不一致:{k}" for k in kinds}
 
 
 def test_unknown_station_is_refused(definition: ElectionDefinition) -> None:
