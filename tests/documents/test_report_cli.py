@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from documents_support import at, check_in, ev
+from documents_support import at, check_in, decision_check_in, ev
 
 from ballots.events import EventType
+from ballots.model import decision_holder_key
 
 pytest.importorskip("ballots.package")
 
@@ -21,6 +22,8 @@ from ballots.package import build_package, open_package
 from ballots.sample import generate_sample
 from sync.keys import generate_key
 from sync.ledger import Ledger
+
+DECISION = "令和8年選管決定第7号"  # a 決定書等所持者 (not in the register) voted 比例代表 at desk 1
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
         check_in(at(5, "11:00"), voters[2], "shu-sho", eid="mistake"),
         ev(EventType.VOID, at(5, "11:05"), staff="m01", target="mistake", reason="別人を受付"),
         ev(EventType.BALLOT_REISSUED, at(5, "11:10"), voter=a, election="shu-sho", reason="書き損じ"),
+        ev(EventType.STOCK_RECEIVED, at(5, "08:00"), election="shu-hirei", staff="m01", count=50),
+        ev(EventType.DECLARATION, at(5, "12:00"), voter=decision_holder_key(DECISION), reason=4),
+        decision_check_in(at(5, "12:01"), DECISION, "shu-hirei"),
     ]
     desk2 = [  # a second desk, offline for a while: it handed voter b a second ballot
         ev(EventType.DECLARATION, at(5, "10:00"), voter=b, reason=3),
@@ -88,6 +94,14 @@ def test_station_report_csv_counts_the_conflict_once(uketsuke_cmd: list[str], se
     assert issued["受付による交付数"] == "3" and issued["再交付数"] == "1" and issued["残数（計算）"] == "46"
     assert issued["取り消した受付"] == "1"
     assert any(r[2] == "不一致:conflict" for r in rows)
+    # the decision holder is a voter of 比例代表 on the 投票録's own line, sex not recorded, and no mismatch
+    hirei = {r[2]: r[3:] for r in rows if r[0] == "shu-hirei"}
+    assert hirei["投票者数"] == ["0", "0", "1"] and hirei["決定書又は判決書により投票した者"] == ["0", "0", "1"]
+    assert hirei["投票者数のうち性別不明"] == ["", "", "1"] and hirei["受付による交付数"] == ["", "", "1"]
+    assert sorted(r[2] for r in rows if r[2].startswith("不一致:")) == [
+        "不一致:check_ins_exceed_voters",
+        "不一致:conflict",
+    ]
 
 
 def test_station_report_pdf(
@@ -100,11 +114,14 @@ def test_station_report_pdf(
     out = tmp_path / "station.pdf"
     done = _run(uketsuke_cmd, setup, "station", "--station", "E01", "--date", "2026-12-05", "--out", str(out), "--json")
     assert done.returncode == 0, done.stderr
-    assert '"mismatches": 2' in done.stdout
+    assert '"mismatches": 2' in done.stdout  # the double issuance; the decision holder is none
     pdf = out.read_bytes()
     assert render_pages(pdf) >= 1
     flat = "".join(pdf_text(pdf).split())
     assert "期日前投票録" in flat and "架空市役所本庁舎期日前投票所" in flat and "二重交付" in flat
+    assert "うち決定書又は判決書により投票した者" in flat
+    assert f"{DECISION}{decision_holder_key(DECISION)}" in flat  # its line in the list: reference, then the key
+    assert "選挙人名簿にありません" not in flat
 
 
 def test_reasons_and_hourly(uketsuke_cmd: list[str], setup: Setup, tmp_path: Path) -> None:
@@ -114,12 +131,16 @@ def test_reasons_and_hourly(uketsuke_cmd: list[str], setup: Setup, tmp_path: Pat
     by_day = {r[1]: r for r in rows[1:] if r[0] == "shu-sho"}
     assert by_day["2026-12-05"][4] == "2" and by_day["2026-12-05"][5] == "1" and by_day["2026-12-05"][7] == "1"
     assert by_day["2026-12-06"][4] == "1" and by_day["2026-12-06"][6] == "1"
+    hirei = [r for r in rows[1:] if r[0] == "shu-hirei"]
+    assert hirei == [["shu-hirei", "2026-12-05", "0", "0", "1", "0", "0", "0", "1", "0", "0", "0"]]  # 事由4, sex 不明
 
     hourly = tmp_path / "hourly.csv"
     assert _run(uketsuke_cmd, setup, "hourly", "--date", "2026-12-05", "--out", str(hourly)).returncode == 0
     rows = list(csv.reader(io.StringIO(hourly.read_text("utf-8-sig"))))
     total = {r[2]: r[5] for r in rows if r[0] == "shu-sho" and r[1] == ""}
     assert total["10:00"] == "2" and total["最終"] == "2"
+    hirei = {r[2]: r[5] for r in rows if r[0] == "shu-hirei" and r[1] == ""}
+    assert hirei["12:00"] == "0" and hirei["14:00"] == "1" and hirei["最終"] == "1"
 
 
 def test_voted_list(
