@@ -61,6 +61,7 @@ from ballots.model import (
 from ballots.wareki import format_wareki
 
 __all__ = [
+    "DECISION_HOLDERS_LABEL",
     "ElectionRecord",
     "HourlyTurnout",
     "ReasonsReport",
@@ -76,6 +77,7 @@ __all__ = [
     "report_pdf",
     "sexes_from_register",
     "station_record",
+    "voter_sexes",
 ]
 
 # Enum member lookups go through a descriptor on every access; the loops over whole periods use plain names.
