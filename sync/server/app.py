@@ -35,6 +35,7 @@ from ballots.model import ElectionDefinition, is_decision_holder_key
 from sync.pki import CertRole, ClientIdentity, PKIError, RevocationList, identity_from_der
 from sync.server import committee
 from sync.server import storage as st
+from sync.server.refusals import RefusalAggregate, RefusalLimiter
 
 __all__ = ["PACKAGE_HEADER", "ServedPackage", "create_app"]
 
@@ -219,7 +220,8 @@ class StatusOut(BaseModel):
 
 
 class RejectionOut(BaseModel):
-    """A recorded refusal."""
+    """A recorded refusal, or ``count`` refusals of one kind that were counted rather than recorded one by one
+    (from ``first_at`` to ``at``; ``sync.server.refusals``). Totals are the sum of ``count``."""
 
     id: int
     at: str
@@ -227,6 +229,8 @@ class RejectionOut(BaseModel):
     client_id: str | None
     peer: str | None
     reason: str
+    count: int = Field(default=1, description="refusals this row stands for (1 unless counted within a window)")
+    first_at: str | None = Field(default=None, description="first refusal counted in this row (None when count is 1)")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -279,9 +283,15 @@ class _Server:
     """Shared state of one running app: database, package, revocation list, long-poll wake-up."""
 
     def __init__(
-        self, package: ServedPackage, db: st.Database, revocations: RevocationList | None, demo_loopback: bool
+        self,
+        package: ServedPackage,
+        db: st.Database,
+        revocations: RevocationList | None,
+        demo_loopback: bool,
+        refusals: RefusalLimiter,
     ) -> None:
         self.package, self.db, self.revocations = package, db, revocations
+        self.refusals = refusals
         self.demo_loopback = demo_loopback
         self.package_hash = package.package_hash
         self.elections = {e.id for e in package.definition.elections}
@@ -352,14 +362,57 @@ class _Server:
         self._changed = asyncio.Event()
 
     # -- rejections ------------------------------------------------------------------------------------------------
+    # Every refusal goes through the limiter: the first ones of a kind are recorded (and logged) in full, further ones
+    # only counted and written as one row when their window closes (sync.server.refusals). A flood costs a counter
+    # increment per refusal, not a database row and a log line.
+    def _admit(self, stage: str, client_id: str | None, peer: str | None, reason: str) -> bool:
+        if self.refusals.admit(stage, client_id, peer, reason):
+            log.warning("refused (%s) %s %s: %s", stage, client_id or "-", peer or "-", reason)
+            return True
+        return False
+
     async def record_rejection(self, stage: str, client_id: str | None, peer: str | None, reason: str) -> None:
-        log.warning("refused (%s) %s %s: %s", stage, client_id or "-", peer or "-", reason)
-        await asyncio.wrap_future(self.db.submit_event(lambda c: st.op_reject(c, stage, client_id, peer, reason)))
+        """Record a refusal (or count it); returns once a row recorded in full is committed."""
+        if self._admit(stage, client_id, peer, reason):
+            await asyncio.wrap_future(self.db.submit_event(lambda c: st.op_reject(c, stage, client_id, peer, reason)))
 
     def record_rejection_threadsafe(self, stage: str, peer: str, reason: str) -> None:
-        """From the TLS layer (any thread or the loop): record a refused handshake without waiting."""
-        log.warning("refused (%s) %s: %s", stage, peer, reason)
-        self.db.submit_event(lambda c: st.op_reject(c, stage, None, peer, reason))
+        """From the TLS layer (any thread or the loop): record (or count) a refused handshake without waiting."""
+        if self._admit(stage, None, peer, reason):
+            self.db.submit_event(lambda c: st.op_reject(c, stage, None, peer, reason))
+
+    def rejector(self, peer: str | None) -> st.Rejector:
+        """For a storage operation that may refuse (push, heartbeat): records in the operation's own transaction what
+        the limiter admits. The decision is taken once per refusal, so the writer re-running a failed batch neither
+        counts it twice nor loses it."""
+        decided: dict[tuple[str, str | None, str], bool] = {}
+
+        def reject(conn: st.Conn, stage: str, client_id: str | None, _peer: str | None, reason: str) -> None:
+            key = (stage, client_id, reason)
+            if key not in decided:
+                decided[key] = self._admit(stage, client_id, peer, reason)
+            if decided[key]:
+                st.op_reject(conn, stage, client_id, peer, reason)
+
+        return reject
+
+    async def write_counted(self, aggregates: list[RefusalAggregate]) -> None:
+        """Write the rows of refusals that were only counted (a closed window, or everything at shutdown)."""
+        if not aggregates:
+            return
+        for a in aggregates:
+            log.warning("refused (%s) %s %s: %s", a.stage, a.client_id or "-", a.peer or "-", a.reason)
+        try:
+            await asyncio.wrap_future(self.db.submit_event(lambda c: st.op_reject_counted(c, aggregates)))
+        except Exception:
+            # The counts are in the log above; the server keeps serving.
+            log.exception("could not record %d counted refusals", sum(a.count for a in aggregates))
+
+    async def write_closed_windows(self) -> None:
+        """Until cancelled: write the counts of each refusal window once it closes."""
+        while True:
+            await asyncio.sleep(self.refusals.limits.flush_interval_s)
+            await self.write_counted(self.refusals.due())
 
     # -- long-poll -------------------------------------------------------------------------------------------------
     def on_commit(self, cursor: int) -> None:
@@ -384,6 +437,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _peer(request: Request) -> str | None:
+    client = request.client
+    return f"{client.host}:{client.port}" if client else None
+
+
 def _identity(request: Request) -> ClientIdentity:
     ident: ClientIdentity = request.scope["state"]["identity"]
     return ident
@@ -400,7 +458,7 @@ async def _check_package(
             f"package hash mismatch: caller holds {x_uketsuke_package[:16]!r}…, "
             f"server serves {server.package_hash[:16]}…"
         )
-        await server.record_rejection("package", ident.client_id, None, reason)
+        await server.record_rejection("package", ident.client_id, _peer(request), reason)
         raise HTTPException(409, reason)
 
 
@@ -424,22 +482,35 @@ Committee = Annotated[ClientIdentity, Depends(_committee)]
 
 
 def create_app(
-    package: ServedPackage, db: st.Database, *, ca_dir: Path | None = None, demo_loopback: bool = False
+    package: ServedPackage,
+    db: st.Database,
+    *,
+    ca_dir: Path | None = None,
+    demo_loopback: bool = False,
+    refusals: RefusalLimiter | None = None,
 ) -> Any:
     """Build the ASGI app. ``ca_dir`` holds ``crl.pem`` (revocations are re-read when it changes).
 
     ``demo_loopback`` (no TLS, demo only): callers on 127.0.0.1 identify by header; never use it on a network.
+    ``refusals``: how many refusals are recorded in full (default ``RefusalLimits()``); the rest are counted.
     """
     revocations = RevocationList(ca_dir) if ca_dir is not None else None
-    server = _Server(package, db, revocations, demo_loopback)
+    server = _Server(package, db, revocations, demo_loopback, refusals or RefusalLimiter())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         server.bind_loop(asyncio.get_running_loop())
         server.head = await asyncio.wrap_future(db.read(st.read_head))
         db.add_commit_listener(server.on_commit)
-        yield
-        server.wake_all()
+        flusher = asyncio.create_task(server.write_closed_windows())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            server.wake_all()
+            await server.write_counted(server.refusals.drain())  # what was only counted is written at shutdown
 
     app = FastAPI(
         lifespan=lifespan,
@@ -476,7 +547,7 @@ def create_app(
         tags=["sync"],
         responses={409: {"model": PushOut, "description": "part of the batch refused; `reason` says why"}},
     )
-    async def push(body: PushIn, who: Kiosk) -> Any:
+    async def push(body: PushIn, who: Kiosk, request: Request) -> Any:
         """Push sealed events in chain order; idempotent by event; signature and chain verified per kiosk."""
         events = [e.model_dump() for e in body.events]
         key = who.ledger_key
@@ -485,7 +556,10 @@ def create_app(
         # Signatures are checked here, in a worker thread, not in the writer: a big batch must not hold the write
         # lock (SQLite has one) while claims queue behind it.
         verified = await asyncio.to_thread(st.verify_batch, events, who.client_id, key)
-        res = await asyncio.wrap_future(db.submit_event(lambda c: st.op_push(c, who.client_id, key_hex, verified)))
+        reject = server.rejector(_peer(request))
+        res = await asyncio.wrap_future(
+            db.submit_event(lambda c: st.op_push(c, who.client_id, key_hex, verified, reject))
+        )
         out = PushOut(
             last_seq=res.last_seq,
             last_hash=res.last_hash,
@@ -527,13 +601,16 @@ def create_app(
         )
 
     @app.post("/v1/heartbeat", response_model=HeartbeatOut, dependencies=v1, tags=["sync"])
-    async def heartbeat(body: HeartbeatIn, who: Kiosk) -> HeartbeatOut:
+    async def heartbeat(body: HeartbeatIn, who: Kiosk, request: Request) -> HeartbeatOut:
         """Report the kiosk's state; answers server time for clock-skew measurement."""
         report = st.KioskReport(
             body.pending, body.replica_cursor, body.replica_age_s, body.client_time, body.skew_ms, body.station_id
         )
         key_hex = who.ledger_key_hex or ""
-        res = await asyncio.wrap_future(db.submit_event(lambda c: st.op_heartbeat(c, who.client_id, key_hex, report)))
+        reject = server.rejector(_peer(request))
+        res = await asyncio.wrap_future(
+            db.submit_event(lambda c: st.op_heartbeat(c, who.client_id, key_hex, report, reject))
+        )
         if isinstance(res, str):
             raise HTTPException(409, res)
         conflicts = await asyncio.wrap_future(db.read(lambda c: st.read_conflicts(c, who.client_id)))
@@ -577,7 +654,7 @@ def create_app(
         after: Annotated[int, Query(ge=0, le=2**53)] = 0,
         limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     ) -> list[RejectionOut]:
-        """Recorded refusals with their reasons (committee only)."""
+        """Recorded refusals with their reasons (committee only); a row with ``count`` N stands for N refusals."""
         rows = await asyncio.wrap_future(db.read(lambda c: st.read_rejections(c, after, limit)))
         return [RejectionOut(**r) for r in rows]
 

@@ -734,6 +734,12 @@ def install(app: FastAPI) -> None:
         """The void and override log."""
         return await read_json(read_voids)
 
+    @router.get("/rejections")
+    async def rejections(who: Committee) -> Response:
+        """How many refusals the server recorded, in all and per stage: ``refusals`` is exact (the sum of each row's
+        ``count``; a flood is counted, not written row by row), ``rows`` is how many rows hold them."""
+        return await read_json(st.read_rejection_totals)
+
     @router.post("/access")
     async def access(body: AccessIn, who: Committee) -> dict[str, Any]:
         """Who viewed this voter's record and when; the lookup itself is recorded first (who, when)."""

@@ -2,7 +2,8 @@
 
 Each migration is applied once, in order, inside one transaction together with its row in ``schema_migrations``.
 Nothing in the schema is ever updated in place for the election's facts: events, claims, releases, conflicts and
-rejections are insert-only; only the ``kiosks`` status row and ``meta`` are rewritten.
+rejections are insert-only (refusals beyond a limit are counted and written once, as one row with a count, never
+by updating a row); only the ``kiosks`` status row and ``meta`` are rewritten.
 """
 
 from __future__ import annotations
@@ -161,7 +162,16 @@ _COMMITTEE_POSTGRES = (
     "WHEN (NEW.type IN ('check_in', 'declaration', 'void')) EXECUTE FUNCTION committee_facts()",
 )
 
+# Refusals are recorded in full only up to a limit per source, kind and window (sync.server.refusals); further ones
+# are counted and written as one row with ``count`` = N, ``first_at`` = the first counted (``at`` = the last), so
+# totals are SUM(count). Rows written before this migration are single refusals: count 1, first_at NULL.
+_REJECTION_COUNTS = _both(
+    "ALTER TABLE rejections ADD COLUMN count BIGINT NOT NULL DEFAULT 1",
+    "ALTER TABLE rejections ADD COLUMN first_at TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL[0], _INITIAL[1]),
     Migration(2, "committee records", _COMMITTEE_SQLITE, _COMMITTEE_POSTGRES),
+    Migration(3, "rejection counts", _REJECTION_COUNTS[0], _REJECTION_COUNTS[1]),
 )

@@ -14,10 +14,11 @@ import uvicorn
 
 from sync.pki import CA_CERT, SERVER_CERT, SERVER_KEY, PKIError
 from sync.server.app import ServedPackage, create_app
-from sync.server.storage import Database
+from sync.server.refusals import RefusalLimiter, RefusalLimits
+from sync.server.storage import Database, op_reject_counted
 from sync.server.tls import make_protocol_class, server_ssl_context
 
-__all__ = ["EmbeddedServer", "ServerTLS", "serve", "start_embedded"]
+__all__ = ["EmbeddedServer", "RefusalLimiter", "RefusalLimits", "ServerTLS", "serve", "start_embedded"]
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +54,23 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _config(
-    package: ServedPackage, db: Database, tls: ServerTLS | None, log_level: str, graceful_s: int = 3
+    package: ServedPackage,
+    db: Database,
+    tls: ServerTLS | None,
+    log_level: str,
+    refusals: RefusalLimiter,
+    graceful_s: int = 3,
 ) -> tuple[uvicorn.Config, Any]:
     if tls is not None:
         tls.check()
-        app = create_app(package, db, ca_dir=tls.ca_dir)
+        app = create_app(package, db, ca_dir=tls.ca_dir, refusals=refusals)
         ctx = server_ssl_context(tls.tls_dir / SERVER_CERT, tls.tls_dir / SERVER_KEY, tls.ca_dir / CA_CERT)
         server = app.state.server
         http: Any = make_protocol_class(
             ctx, lambda peer, reason: server.record_rejection_threadsafe("tls", peer, reason)
         )
     else:
-        app = create_app(package, db, demo_loopback=True)
+        app = create_app(package, db, demo_loopback=True, refusals=refusals)
         http = "auto"  # httptools when installed
     config = uvicorn.Config(
         app,
@@ -77,6 +83,20 @@ def _config(
         loop="asyncio",
     )
     return config, app
+
+
+def _limiter(refusals: RefusalLimits | RefusalLimiter | None) -> RefusalLimiter:
+    if isinstance(refusals, RefusalLimiter):
+        return refusals
+    return RefusalLimiter(refusals)
+
+
+def _write_still_counted(refusals: RefusalLimiter, db: Database) -> None:
+    """Normally the app writes what was only counted at its shutdown; this covers a server stopped without it
+    (start-up failure, a forced exit), before the database closes."""
+    left = refusals.drain()
+    if left:
+        db.submit_event(lambda c: op_reject_counted(c, left)).result(timeout=30)
 
 
 @dataclass
@@ -98,10 +118,13 @@ class EmbeddedServer:
         return f"{scheme}://{host}:{self.port}"
 
     def stop(self) -> None:
-        """Stop serving, finish queued writes, close the database."""
+        """Stop serving, write the refusals still only counted, finish queued writes, close the database."""
         self._server.should_exit = True
         self._thread.join(timeout=15)
-        self.db.close()
+        try:
+            _write_still_counted(self.app.state.server.refusals, self.db)
+        finally:
+            self.db.close()
 
 
 def start_embedded(
@@ -113,16 +136,18 @@ def start_embedded(
     *,
     log_level: str = "warning",
     ready_timeout: float = 15.0,
+    refusals: RefusalLimits | RefusalLimiter | None = None,
 ) -> EmbeddedServer:
     """Start the server in a thread and return once it accepts connections (``port=0``: any free port).
 
     Without ``tls`` it serves plain HTTP and identifies callers by header: demo only, and loopback only.
+    ``refusals``: the limits on refusals recorded in full (default ``RefusalLimits()``), or a limiter to use.
     """
     if tls is None and host not in ("127.0.0.1", "::1", "localhost"):
         raise ValueError(f"a server without TLS may only listen on loopback, not {host}")
     db = Database(db_url, package.package_hash)
     try:
-        config, app = _config(package, db, tls, log_level, graceful_s=1)
+        config, app = _config(package, db, tls, log_level, _limiter(refusals), graceful_s=1)
         sock = _bind(host, port)
     except BaseException:
         db.close()
@@ -159,13 +184,23 @@ def start_embedded(
 
 
 def serve(
-    package: ServedPackage, db_url: str, host: str, port: int, tls: ServerTLS | None, log_level: str = "info"
+    package: ServedPackage,
+    db_url: str,
+    host: str,
+    port: int,
+    tls: ServerTLS | None,
+    log_level: str = "info",
+    refusals: RefusalLimits | None = None,
 ) -> None:
-    """Serve in the foreground until SIGINT/SIGTERM."""
+    """Serve in the foreground until SIGINT/SIGTERM. ``refusals``: the limits on refusals recorded in full."""
     db = Database(db_url, package.package_hash)
+    limiter = _limiter(refusals)
     try:
-        config, _app = _config(package, db, tls, log_level)
+        config, _app = _config(package, db, tls, log_level, limiter)
         sock = _bind(host, port)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
-        db.close()
+        try:
+            _write_still_counted(limiter, db)
+        finally:
+            db.close()

@@ -32,12 +32,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ballots.events import Event, EventType
 from sync.chain import GENESIS, ChainError, SealedEvent, verify_sealed
 from sync.server.migrations import MIGRATIONS
+from sync.server.refusals import RefusalAggregate
 
 __all__ = [
     "ClaimRequest",
     "ClaimResult",
     "Database",
     "PushResult",
+    "Rejector",
     "StorageError",
     "VerifiedBatch",
     "connect",
@@ -438,6 +440,32 @@ def _apply_void(conn: Conn, target: str, void_event_id: str, now: str) -> None:
         break
 
 
+MAX_REASON = 2000
+
+
+def op_reject(conn: Conn, stage: str, client_id: str | None, peer: str | None, reason: str) -> None:
+    """Record one refusal and its reason (the server decides first whether it is recorded in full:
+    ``sync.server.refusals``)."""
+    conn.execute(
+        "INSERT INTO rejections (at, stage, client_id, peer, reason) VALUES (?, ?, ?, ?, ?)",
+        (utc_now(), stage, client_id, peer, reason[:MAX_REASON]),
+    )
+
+
+# How an operation records a refusal in its own transaction, (conn, stage, client_id, peer, reason): ``op_reject``,
+# or the server's version that records in full only what its refusal limiter admits.
+Rejector = Callable[[Conn, str, str | None, str | None, str], None]
+
+
+def op_reject_counted(conn: Conn, aggregates: Sequence[RefusalAggregate]) -> None:
+    """Record refusals that were counted, not recorded one by one: one row each with its ``count`` (``at`` = the
+    last refusal counted, ``first_at`` = the first)."""
+    conn.executemany(
+        "INSERT INTO rejections (at, stage, client_id, peer, reason, count, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(a.last_at, a.stage, a.client_id, a.peer, a.reason[:MAX_REASON], a.count, a.first_at) for a in aggregates],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedBatch:
     """A pushed batch after the checks that need no database: parsed, hash, signature and body verified.
@@ -470,7 +498,9 @@ def verify_batch(events: Sequence[Any], kiosk_id: str, ledger_key: Ed25519Public
     return VerifiedBatch(ok)
 
 
-def op_push(conn: Conn, kiosk_id: str, ledger_key_hex: str, batch: VerifiedBatch) -> PushResult:
+def op_push(
+    conn: Conn, kiosk_id: str, ledger_key_hex: str, batch: VerifiedBatch, reject: Rejector = op_reject
+) -> PushResult:
     """Store one verified batch of a kiosk's events, in chain order, stopping at the first refusal.
 
     Checked here, against the stored chain: the certificate's kiosk id, contiguous seq, the hash link, and that the
@@ -480,7 +510,7 @@ def op_push(conn: Conn, kiosk_id: str, ledger_key_hex: str, batch: VerifiedBatch
     now = utc_now()
     state = _kiosk_row(conn, kiosk_id, ledger_key_hex, now, register=False)
     if isinstance(state, str):
-        op_reject(conn, "push", kiosk_id, None, state)
+        reject(conn, "push", kiosk_id, None, state)
         return PushResult(0, GENESIS, reason=state)
     stored_seq, stored_hash = state if state is not None else (0, GENESIS)
     res = PushResult(stored_seq, stored_hash)
@@ -547,7 +577,7 @@ def op_push(conn: Conn, kiosk_id: str, ledger_key_hex: str, batch: VerifiedBatch
         )
     res.last_seq, res.last_hash = last_seq, last_hash
     if res.reason is not None:
-        op_reject(conn, "push", kiosk_id, None, res.reason)
+        reject(conn, "push", kiosk_id, None, res.reason)
     return res
 
 
@@ -668,14 +698,6 @@ def _apply(conn: Conn, accepted: list[tuple[SealedEvent, Event]], now: str) -> i
     return len(rows)
 
 
-def op_reject(conn: Conn, stage: str, client_id: str | None, peer: str | None, reason: str) -> None:
-    """Record a refusal and its reason."""
-    conn.execute(
-        "INSERT INTO rejections (at, stage, client_id, peer, reason) VALUES (?, ?, ?, ?, ?)",
-        (utc_now(), stage, client_id, peer, reason[:2000]),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class KioskReport:
     """What a kiosk says about itself in a heartbeat."""
@@ -688,12 +710,14 @@ class KioskReport:
     station_id: str | None
 
 
-def op_heartbeat(conn: Conn, kiosk_id: str, ledger_key_hex: str, report: KioskReport) -> tuple[int, str] | str:
+def op_heartbeat(
+    conn: Conn, kiosk_id: str, ledger_key_hex: str, report: KioskReport, reject: Rejector = op_reject
+) -> tuple[int, str] | str:
     """Store a kiosk's status; return its (last_seq, last_hash) on the server, or a refusal reason."""
     now = utc_now()
     state = _kiosk_row(conn, kiosk_id, ledger_key_hex, now)
     if isinstance(state, str):
-        op_reject(conn, "heartbeat", kiosk_id, None, state)
+        reject(conn, "heartbeat", kiosk_id, None, state)
         return state
     assert state is not None  # registered above
     conn.execute(
@@ -775,12 +799,33 @@ def read_kiosks(conn: Conn, kiosk_id: str | None = None) -> list[dict[str, Any]]
 
 
 def read_rejections(conn: Conn, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-    """Recorded refusals, oldest first."""
-    cols = ("id", "at", "stage", "client_id", "peer", "reason")
+    """Recorded refusals, oldest first. A row stands for ``count`` refusals (1, or N counted within one window from
+    ``first_at`` to ``at``)."""
+    cols = ("id", "at", "stage", "client_id", "peer", "reason", "count", "first_at")
     rows = conn.execute(
         f"SELECT {', '.join(cols)} FROM rejections WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
     ).fetchall()
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    out = [dict(zip(cols, r, strict=True)) for r in rows]
+    for r in out:
+        r["count"] = int(r["count"])
+    return out
+
+
+def read_rejection_totals(conn: Conn) -> dict[str, Any]:
+    """How many refusals were recorded (the sum of ``count``, exact however many were only counted) and in how many
+    rows, in all and per stage."""
+    stages = {
+        str(stage): {"refusals": int(n), "rows": int(rows), "first_at": first, "last_at": last}
+        for stage, n, rows, first, last in conn.execute(
+            "SELECT stage, SUM(count), COUNT(*), MIN(COALESCE(first_at, at)), MAX(at) FROM rejections "
+            "GROUP BY stage ORDER BY stage"
+        ).fetchall()
+    }
+    return {
+        "refusals": sum(s["refusals"] for s in stages.values()),
+        "rows": sum(s["rows"] for s in stages.values()),
+        "stages": stages,
+    }
 
 
 def read_counts(conn: Conn) -> dict[str, int]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fresh_postgres
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synctest_helpers import check_in, make_package, random_voter, void
@@ -19,6 +21,7 @@ from ballots.events import Event
 from sync.chain import GENESIS, SealedEvent, seal
 from sync.server import storage as st
 from sync.server.migrations import MIGRATIONS
+from sync.server.refusals import RefusalAggregate
 
 PACKAGE = make_package()
 
@@ -243,6 +246,54 @@ def test_migrations_are_recorded_once(db_url: str, db: st.Database) -> None:
     finally:
         conn.close()
     assert [r[0] for r in rows] == [m.version for m in MIGRATIONS]
+
+
+def test_counted_refusals_keep_the_totals_exact(db: st.Database) -> None:
+    before = db.read_now(st.read_rejection_totals)
+    db.submit_event(lambda c: st.op_reject(c, "tls", None, "192.0.2.1:4000", "TLS: no client certificate")).result(30)
+    first, last = "2026-12-13T00:00:00.000000+00:00", "2026-12-13T00:00:59.000000+00:00"
+    counted = RefusalAggregate(
+        "tls", None, "192.0.2.1", "1999 further refusals of this kind from 192.0.2.1 …", 1999, first, last
+    )
+    db.submit_event(lambda c: st.op_reject_counted(c, [counted])).result(30)
+    after = db.read_now(st.read_rejection_totals)
+    assert after["refusals"] == before["refusals"] + 2000 and after["rows"] == before["rows"] + 2
+    tls_before = before["stages"].get("tls", {"refusals": 0})["refusals"]
+    assert after["stages"]["tls"]["refusals"] == tls_before + 2000
+    single, many = db.read_now(lambda c: st.read_rejections(c, 0, 100000))[-2:]
+    assert (single["count"], single["first_at"], single["peer"]) == (1, None, "192.0.2.1:4000")
+    assert (many["count"], many["first_at"], many["at"], many["peer"]) == (1999, first, last, "192.0.2.1")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        yield from fresh_postgres(request.getfixturevalue("pg_dsn"))
+
+
+def test_rejections_recorded_before_the_count_column_count_once(empty_db_url: str) -> None:
+    conn = st.connect(empty_db_url)
+    try:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        for m in MIGRATIONS[:2]:  # a database of the previous release
+            for stmt in m.sqlite if conn.dialect == "sqlite" else m.postgres:
+                conn.execute(stmt)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (m.version, m.name, st.utc_now()))
+        conn.execute(
+            "INSERT INTO rejections (at, stage, client_id, peer, reason) VALUES (?, 'auth', 'K-1', NULL, 'revoked')",
+            (st.utc_now(),),
+        )
+        assert st.migrate(conn) == [3]
+        [row] = st.read_rejections(conn)
+        assert (row["count"], row["first_at"], row["reason"]) == (1, None, "revoked")
+        assert st.read_rejection_totals(conn)["refusals"] == 1
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize(
