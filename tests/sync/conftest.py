@@ -41,3 +41,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     else:
         dsn = request.getfixturevalue("pg_dsn")
         yield from fresh_postgres(dsn)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty server database of each kind for one test (when a test counts rows from zero)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+    else:
+        yield from fresh_postgres(request.getfixturevalue("pg_dsn"))

@@ -8,11 +8,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_postgres
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synctest_helpers import check_in, make_package, random_voter, void
@@ -265,17 +263,8 @@ def test_counted_refusals_keep_the_totals_exact(db: st.Database) -> None:
     assert (many["count"], many["first_at"], many["at"], many["peer"]) == (1999, first, last, "192.0.2.1")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema at all, of each kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        yield from fresh_postgres(request.getfixturevalue("pg_dsn"))
-
-
-def test_rejections_recorded_before_the_count_column_count_once(empty_db_url: str) -> None:
-    conn = st.connect(empty_db_url)
+def test_rejections_recorded_before_the_count_column_count_once(fresh_db_url: str) -> None:
+    conn = st.connect(fresh_db_url)
     try:
         conn.execute(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
