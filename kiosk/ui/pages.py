@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -288,9 +290,7 @@ class ReceptionPage(Page):
         self.collation_button = shortcut_button("照合番号を入力", "F2", self.collation_requested.emit, self)
         self.pin_button = shortcut_button("暗証番号（本人入力）", "F3", self.pin_requested.emit, self)
         self.search_button = shortcut_button("名簿を検索", "F4", self.search_requested.emit, self)
-        self.manager_button = shortcut_button(
-            "管理者メニュー", "F10", self.manager_requested.emit, self, "secondary"
-        )
+        self.manager_button = shortcut_button("管理者メニュー", "F10", self.manager_requested.emit, self, "secondary")
         grid = QGridLayout()
         for i, b in enumerate((self.collation_button, self.pin_button, self.search_button, self.manager_button)):
             grid.addWidget(b, i // 2, i % 2)
@@ -561,8 +561,14 @@ class SearchPage(Page):
         """``candidates``: choose among the matches of a card read (no search fields)."""
         self.heading.setText("候補から選んでください（自動では決めません）" if candidates else "選挙人名簿の検索")
         self.form.setVisible(not candidates)
-        self.note.setText(note or ("↑↓で選び Enter。一致する人がいなければ Esc。" if candidates else
-                                   "入力して Enter で検索、↓で結果へ、Enter で選択。"))
+        self.note.setText(
+            note
+            or (
+                "↑↓で選び Enter。一致する人がいなければ Esc。"
+                if candidates
+                else "入力して Enter で検索、↓で結果へ、Enter で選択。"
+            )
+        )
 
     def set_results(self, rows: Sequence[SearchRow]) -> None:
         """Show results; the first row is selected and focused so ↑↓ + Enter choose."""
@@ -660,9 +666,14 @@ class _CodeField(QLineEdit):
     """A line edit whose Enter is its own (returnPressed), not the screen's "confirm" shortcut."""
 
     def event(self, e: QEvent) -> bool:
-        if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent) and e.key() in (
-            Qt.Key.Key_Return,
-            Qt.Key.Key_Enter,
+        if (
+            e.type() == QEvent.Type.ShortcutOverride
+            and isinstance(e, QKeyEvent)
+            and e.key()
+            in (
+                Qt.Key.Key_Return,
+                Qt.Key.Key_Enter,
+            )
         ):
             # Accepting the override delivers Enter to the field: typing the code and Enter reads the photo,
             # it never confirms the voter by accident.
@@ -697,28 +708,38 @@ class VoterPage(Page):
         self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.name = label("", "voterName")
         self.kana = label("", "voterKana")
+        # The screen that decides must fit a 1280×800 desk with four elections whose "already voted" lines wrap:
+        # name and カナ share a row, the record's six fields take three rows, the elections are the grid's last row.
+        # Each wrapped label then gets its full heightForWidth; the box layouts squeezed every row below its
+        # minimum (wrapped lines overlapping by a few pixels) when the column was taller than the window.
+        names = QHBoxLayout()
+        names.addWidget(self.name)
+        names.addWidget(self.kana, 1, Qt.AlignmentFlag.AlignBottom)
         self.fields: dict[str, QLabel] = {}
-        info = QFormLayout()
-        for key, caption in (
-            ("birth", "生年月日"),
-            ("sex", "性別"),
-            ("address", "住所"),
-            ("precinct", "投票区"),
-            ("register", "名簿"),
-            ("source", "確認方法"),
+        info = QGridLayout()
+        info.setVerticalSpacing(4)
+        info.setHorizontalSpacing(14)  # a value and the next field's caption must not read as one
+        info.setColumnStretch(6, 1)  # spare width goes to the right: the fields of a row sit side by side
+        for row, column, key, caption, span in (
+            (0, 0, "birth", "生年月日", 1),
+            (0, 2, "sex", "性別", 1),
+            (0, 4, "precinct", "投票区", 2),
+            (1, 0, "address", "住所", 3),
+            (1, 4, "register", "名簿", 2),
+            (2, 0, "source", "確認方法", 6),
         ):
             self.fields[key] = label("", "field")
-            info.addRow(label(caption, "fieldName"), self.fields[key])
-        # One line per election of the day, all visible at once (no scrolling on the screen that decides).
+            info.addWidget(label(caption, "fieldName"), row, column)
+            info.addWidget(self.fields[key], row, column + 1, 1, span)
+        # One line per election of the day, all visible at once on a 1280×800 screen.
         self.elections = QVBoxLayout()
         self.elections.setSpacing(2)
         self.election_labels: list[QLabel] = []
+        info.addWidget(label("本日の選挙", "fieldName"), 3, 0, Qt.AlignmentFlag.AlignTop)
+        info.addLayout(self.elections, 3, 1, 1, 6)
         right = QVBoxLayout()
-        right.addWidget(self.name)
-        right.addWidget(self.kana)
+        right.addLayout(names)
         right.addLayout(info)
-        right.addWidget(label("本日の選挙", "fieldName"))
-        right.addLayout(self.elections)
         right.addStretch(1)
         left = QVBoxLayout()
         left.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
@@ -731,17 +752,28 @@ class VoterPage(Page):
         self.photo_row.setVisible(False)
         left.addWidget(self.photo_row)
         left.addStretch(1)
-        top = QHBoxLayout()
+        self.record = QWidget()
+        top = QHBoxLayout(self.record)
+        top.setContentsMargins(0, 0, 0, 0)
         top.addLayout(left)
         top.addLayout(right, 1)
+        # On a screen smaller than that (or with the error line shown) the record scrolls, with a visible scroll
+        # bar, rather than squeezing its lines over one another; the title and the buttons always stay in view.
+        self.record_area = QScrollArea()
+        self.record_area.setWidget(self.record)
+        self.record_area.setWidgetResizable(True)
+        self.record_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.record_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.record_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.confirm_button = shortcut_button("本人です", "Return", self.confirmed.emit, self)
         self.reject_button = shortcut_button("本人ではない", "F8", self.not_this_person.emit, self, "danger")
         self.cancel_button = shortcut_button("取消", "Escape", self.cancelled.emit, self, "secondary")
         buttons = button_row(self.cancel_button, self.reject_button, primary=self.confirm_button)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(9, 0, 9, 0)  # the window's margins are above and below already
         lay.addWidget(_title("本人確認：写真とご本人を見比べてください"))
         lay.addWidget(self.note)
-        lay.addLayout(top, 1)
+        lay.addWidget(self.record_area, 1)
         lay.addWidget(self.error)
         lay.addLayout(buttons)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -751,8 +783,9 @@ class VoterPage(Page):
         if card.photo is not None:
             pix = pil_to_pixmap(card.photo)
             self.photo.setPixmap(
-                pix.scaled(self.photo.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                           Qt.TransformationMode.SmoothTransformation)
+                pix.scaled(
+                    self.photo.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
             )
         elif card.photo_offer:
             self.photo.setPixmap(QPixmap())

@@ -1,21 +1,188 @@
-"""The status bar: reader, printer, server (online / offline since, pending), package hash, clock and skew, staff."""
+"""The status bar: reader, printer, server (online / offline since, pending), package hash, clock and skew, staff.
+
+Every field stays readable at any window width: the fields share one row when it is wide enough and flow into more
+rows when it is not (a 1024 px window shows two), and a field too long even for a row of its own — a printer queue's
+long name — is drawn shortened with "…" and keeps its whole text in its tooltip. Nothing is cut off silently.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QLabel, QLayout, QLayoutItem, QStatusBar, QWidget
 
 from ballots.rules import JST
 
-__all__ = ["KioskStatusBar", "format_since"]
+__all__ = ["FieldRowsLayout", "KioskStatusBar", "StatusField", "format_since"]
 
 
 def format_since(t: datetime | None) -> str:
     """Japan time for "since" texts (HH:MM): polling stations run on JST whatever the terminal's zone."""
     return "" if t is None else t.astimezone(JST).strftime("%H:%M")
+
+
+class StatusField(QLabel):
+    """One status-bar field. ``text()`` is always the whole text; when the field is narrower than that text, it is
+    drawn shortened with "…" (``shown_text()``) and the whole text is its tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(False)
+
+    def set_field(self, text: str) -> None:
+        """Set the whole text (use this, not setText, so the tooltip follows)."""
+        self.setText(text)
+        self.refresh()
+
+    def needed_width(self) -> int:
+        """Pixels the whole text needs in the current font."""
+        return self.fontMetrics().horizontalAdvance(self.text())
+
+    def is_elided(self) -> bool:
+        """True when the field is narrower than its whole text (it is drawn shortened)."""
+        return self.needed_width() > self.contentsRect().width()
+
+    def shown_text(self) -> str:
+        """The text as drawn: the whole text, or its shortened form ending in "…"."""
+        if not self.is_elided():
+            return self.text()
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+
+    def refresh(self) -> None:
+        """Keep the tooltip in step with the width and font: the whole text exactly when it is shortened."""
+        self.setToolTip(self.text() if self.is_elided() else "")
+        self.update()
+
+    def minimumSizeHint(self) -> QSize:
+        # A field may be narrower than its text (it elides); the layout gives it its full width whenever there is room.
+        hint = super().minimumSizeHint()
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance("…") * 3 + margins.left() + margins.right()
+        return QSize(min(width, hint.width()), hint.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.updateGeometry()
+            self.refresh()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if not self.is_elided():
+            super().paintEvent(event)
+            return
+        # As QLabel paints plain text (frame and style-sheet background, then the text), with the shortened text.
+        painter = QPainter(self)
+        self.drawFrame(painter)
+        self.style().drawItemText(
+            painter,
+            self.contentsRect(),
+            int(self.alignment().value),
+            self.palette(),
+            self.isEnabled(),
+            self.shown_text(),
+            self.foregroundRole(),
+        )
+        painter.end()
+
+
+class FieldRowsLayout(QLayout):
+    """Widgets in rows, right-aligned: as many per row, in order, as fit at their preferred width; a widget wider than
+    a whole row gets the row's width (a StatusField then elides). Height follows the width (heightForWidth)."""
+
+    def __init__(self, parent: QWidget | None = None, *, spacing: int = 14, row_spacing: int = 2) -> None:
+        super().__init__(parent)
+        self._items: list[QLayoutItem] = []
+        self._hspacing = spacing
+        self._vspacing = row_spacing
+        self.setContentsMargins(0, 0, 0, 0)
+
+    def addItem(self, item: QLayoutItem) -> None:
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> QLayoutItem | None:
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> QLayoutItem | None:
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self) -> Qt.Orientation:
+        return Qt.Orientation.Horizontal
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._arrange(QRect(0, 0, width, 0), place=False)
+
+    def sizeHint(self) -> QSize:
+        # Preferred: everything on one row.
+        visible = self._visible()
+        width = sum(i.sizeHint().width() for i in visible) + self._hspacing * max(0, len(visible) - 1)
+        return self._with_margins(QSize(width, self._row_height(visible)))
+
+    def minimumSize(self) -> QSize:
+        # Any width works (more rows, then eliding); the height is one row's, heightForWidth gives the rest.
+        visible = self._visible()
+        width = max((i.minimumSize().width() for i in visible), default=0)
+        return self._with_margins(QSize(width, self._row_height(visible)))
+
+    def setGeometry(self, rect: QRect) -> None:
+        super().setGeometry(rect)
+        self._arrange(rect, place=True)
+
+    def rows(self, width: int) -> list[list[QLayoutItem]]:
+        """The visible items per row at ``width`` (contents width, without margins)."""
+        rows: list[list[QLayoutItem]] = []
+        used = 0
+        for item in self._visible():
+            w = item.sizeHint().width()
+            if rows and used + self._hspacing + w <= width:
+                rows[-1].append(item)
+                used += self._hspacing + w
+            else:
+                rows.append([item])
+                used = w
+        return rows
+
+    def _visible(self) -> list[QLayoutItem]:
+        return [i for i in self._items if not i.isEmpty()]
+
+    @staticmethod
+    def _row_height(items: list[QLayoutItem]) -> int:
+        return max((i.sizeHint().height() for i in items), default=0)
+
+    def _with_margins(self, size: QSize) -> QSize:
+        m = self.contentsMargins()
+        return QSize(size.width() + m.left() + m.right(), size.height() + m.top() + m.bottom())
+
+    def _arrange(self, rect: QRect, *, place: bool) -> int:
+        """Place the items (or only measure); returns the height needed at ``rect``'s width."""
+        m = self.contentsMargins()
+        area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        y = area.y()
+        for n, row in enumerate(self.rows(area.width())):
+            height = self._row_height(row)
+            if n:
+                y += self._vspacing
+            if place:
+                widths = [min(i.sizeHint().width(), area.width()) for i in row]
+                x = area.right() + 1 - (sum(widths) + self._hspacing * (len(row) - 1))
+                for item, w in zip(row, widths, strict=True):
+                    item.setGeometry(QRect(x, y, w, height))
+                    x += w + self._hspacing
+            y += height
+        return y - area.y() + m.top() + m.bottom()
 
 
 class KioskStatusBar(QStatusBar):
@@ -26,12 +193,20 @@ class KioskStatusBar(QStatusBar):
         self.setSizeGripEnabled(False)
         self._now = now or (lambda: datetime.now(JST))
         self._skew: timedelta | None = None
-        self.fields: dict[str, QLabel] = {}
+        self.fields: dict[str, StatusField] = {}
+        # One container holds every field so they can flow into a second row on a narrow window (the status bar
+        # itself lays its widgets out on one line only).
+        self.field_area = QWidget(self)
+        self.field_area.setObjectName("statusFields")
+        # The kiosk style sheet paints every plain QWidget white; this one lets the status bar's dark colour through.
+        self.field_area.setStyleSheet("QWidget#statusFields { background: transparent; }")
+        self.field_rows = FieldRowsLayout(self.field_area)
         for key in ("reader", "printer", "server", "package", "clock", "staff"):
-            lab = QLabel("")
+            lab = StatusField()
             lab.setObjectName("statusOk")
             self.fields[key] = lab
-            self.addPermanentWidget(lab)
+            self.field_rows.addWidget(lab)
+        self.addPermanentWidget(self.field_area, 1)
         self.set_reader("確認中", ok=None)
         self.set_printer("確認中", ok=None)
         self.set_server(None)
@@ -44,11 +219,12 @@ class KioskStatusBar(QStatusBar):
 
     def _set(self, key: str, text: str, ok: bool | None) -> None:
         lab = self.fields[key]
-        lab.setText(text)
-        # The style sheet colours by object name; re-polish so the new name takes effect.
+        # The style sheet colours by object name; re-polish so the new name takes effect (bold for a bad state,
+        # which widens the text: set it after the polish so the width and tooltip are measured in the final font).
         lab.setObjectName("statusBad" if ok is False else "statusOk")
         lab.style().unpolish(lab)
         lab.style().polish(lab)
+        lab.set_field(text)
 
     def set_reader(self, text: str, ok: bool | None) -> None:
         """Card reader state, e.g. 「読取機 OK」「読取機なし」."""
