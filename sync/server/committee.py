@@ -3,8 +3,9 @@
 Everything here answers to a *committee* client certificate only (a kiosk certificate is refused
 with 403): every kiosk's state, live turnout by station and reporting time, early voting by day and 事由,
 duplicate attempts the server stopped online (claims refused as already voted) and conflicts found after offline
-work — each with both events and the committee's resolution notes — the void and override log, and, for one voter,
-who viewed their record and when (the Estonian principle; the committee's own lookup is recorded as well).
+work — each with both events and the committee's resolution notes — the void and override log, for one voter,
+who viewed their record and when (the Estonian principle; the committee's own lookup is recorded as well), and the
+exact totals of refused handshakes and requests (a flood is counted into few rows: ``sync.server.refusals``).
 
 The counts aggregate in the database over narrow per-event facts (``checkin_facts``, ``declaration_facts``: an
 insert trigger of migration 2 copies election, station, voter, JST day and second, kind, sex and 事由 out of each
