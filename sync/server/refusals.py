@@ -57,8 +57,11 @@ class RefusalLimits:
             value = getattr(self, f.name)
             if value is None and f.name == "flush_every_s":
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ValueError(f"refusal limits: {f.name} must be a positive number, not {value!r}")
+            whole = f.name not in ("window_s", "flush_every_s")
+            kind = int if whole else int | float
+            if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+                what = "a positive whole number" if whole else "a positive number of seconds"
+                raise ValueError(f"refusal limits: {f.name} must be {what}, not {value!r}")
         if self.window_s > 86400:
             raise ValueError(f"refusal limits: window_s must be at most one day (86400 s), not {self.window_s!r}")
 

@@ -222,6 +222,7 @@ def test_memory_stays_bounded_under_many_sources_and_kinds() -> None:
         ("kinds_per_source", True),
         ("flush_every_s", 0.0),
         ("window_s", "60"),
+        ("full_per_kind", 2.5),
     ],
 )
 def test_bad_limits_are_refused_naming_the_setting(field: str, value: object) -> None:
