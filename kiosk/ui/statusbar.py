@@ -94,8 +94,8 @@ class StatusField(QLabel):
 
 
 class FieldRowsLayout(QLayout):
-    """Widgets in rows, right-aligned: as many per row, in order, as fit at their preferred width; a widget wider than
-    a whole row gets the row's width (a StatusField then elides). Height follows the width (heightForWidth)."""
+    """Widgets in order in as few right-aligned rows as their preferred widths allow (see ``rows``); a widget wider
+    than a whole row gets the row's width (a StatusField then elides). Height follows the width (heightForWidth)."""
 
     def __init__(self, parent: QWidget | None = None, *, spacing: int = 14, row_spacing: int = 2) -> None:
         super().__init__(parent)
@@ -142,18 +142,35 @@ class FieldRowsLayout(QLayout):
         self._arrange(rect, place=True)
 
     def rows(self, width: int) -> list[list[QLayoutItem]]:
-        """The visible items per row at ``width`` (contents width, without margins)."""
-        rows: list[list[QLayoutItem]] = []
-        used = 0
-        for item in self._visible():
-            w = item.sizeHint().width()
-            if rows and used + self._hspacing + w <= width:
-                rows[-1].append(item)
-                used += self._hspacing + w
-            else:
-                rows.append([item])
-                used = w
-        return rows
+        """The visible items per row at ``width`` (contents width, without margins): as few rows as the items need
+        in order, split so that the widest row is as narrow as it can be (rows of even length read steadier than a
+        full row above a lone field)."""
+        items = self._visible()
+        if not items:
+            return []
+        widths = [i.sizeHint().width() for i in items]
+
+        def span(a: int, b: int) -> int:  # the width of items a..b-1 on one row
+            return sum(widths[a:b]) + self._hspacing * (b - a - 1)
+
+        def fits(a: int, b: int) -> bool:
+            return b - a == 1 or span(a, b) <= width  # a field alone is never split (it elides instead)
+
+        # best[k][j]: (widest row, row starts) for the first j items on k rows.
+        n = len(items)
+        best: list[dict[int, tuple[int, list[int]]]] = [{0: (0, [])}]
+        while n not in best[-1]:
+            layer: dict[int, tuple[int, list[int]]] = {}
+            for a, (widest, starts) in best[-1].items():
+                for b in range(a + 1, n + 1):
+                    if not fits(a, b):
+                        break
+                    candidate = (max(widest, span(a, b)), [*starts, a])
+                    if b not in layer or candidate[0] <= layer[b][0]:  # ties: the later split, top rows fuller
+                        layer[b] = candidate
+            best.append(layer)
+        starts = best[-1][n][1]
+        return [items[a:b] for a, b in zip(starts, [*starts[1:], n], strict=True)]
 
     def _visible(self) -> list[QLayoutItem]:
         return [i for i in self._items if not i.isEmpty()]

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from kiosk import workflow as wf
 from kiosk.app import SyncSnapshot
-from kiosk.ui.statusbar import StatusField
+from kiosk.ui.statusbar import FieldRowsLayout, StatusField
 from kiosk.ui.style import apply_style
 from kiosk.ui.window import KioskWindow
 
@@ -121,6 +121,34 @@ def test_status_bar_back_to_one_row_when_the_text_gets_shorter(qtbot: Any) -> No
     qtbot.waitUntil(lambda: len(window.status.field_rows.rows(window.status.field_area.width())) == 1)
     qtbot.waitUntil(lambda: window.status.height() < two_rows)
     assert _check_fields(window) == []
+
+
+@pytest.mark.parametrize(
+    "widths, available, expected",
+    [
+        ([100, 100, 100], 400, [3]),  # 320 px with the spacing: one row
+        ([100, 100, 100], 319, [2, 1]),
+        ([200, 200, 200, 200, 200, 200], 1280, [6]),  # 1270
+        ([200, 200, 200, 200, 200, 200], 1024, [3, 3]),  # even rows, not 4 + 2
+        ([221, 170, 365, 172, 80, 205], 1260, [3, 3]),  # the offline status bar: 1263 px needed
+        ([200, 200, 200, 200, 200, 200], 420, [2, 2, 2]),
+        ([900, 50, 50], 600, [1, 2]),  # a field wider than the row keeps a row of its own (and elides)
+        ([], 1000, []),
+    ],
+)
+def test_field_rows_fewest_rows_then_evenest(
+    qtbot: Any, widths: list[int], available: int, expected: list[int]
+) -> None:
+    host = QWidget()
+    qtbot.addWidget(host)
+    rows_layout = FieldRowsLayout(host, spacing=10)
+    for w in widths:
+        child = QWidget()
+        child.setFixedSize(w, 20)
+        rows_layout.addWidget(child)
+    rows = rows_layout.rows(available)
+    assert [len(r) for r in rows] == expected
+    assert rows_layout.heightForWidth(available) == 20 * len(expected) + 2 * max(0, len(expected) - 1)
 
 
 # -- the voter screen ----------------------------------------------------------------------------------------------

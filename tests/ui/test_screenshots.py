@@ -105,6 +105,7 @@ def test_every_screen(kiosk: Any, sample: Any, era_input: Any, tmp_path: Path) -
     # Election day at a 当日 station: a voter of another 投票区.
     d = kiosk(station="D001", when=datetime(2026, 12, 13, 9, 0, tzinfo=JST), persona=None, ledger_name="d001.db")
     d.window.resize(1280, 800)
+    d.window.status._now = lambda: datetime(2026, 12, 13, 9, 0, tzinfo=RULES_JST)  # a fixed clock here too
     d.start_day(sample.passphrase)
     definition = d.runtime.definition
     other = next(v for v in d.runtime._need().package.register if v.precinct not in definition.station("D001").precincts
