@@ -218,6 +218,7 @@ class KioskStatusBar(QStatusBar):
         # The kiosk style sheet paints every plain QWidget white; this one lets the status bar's dark colour through.
         self.field_area.setStyleSheet("QWidget#statusFields { background: transparent; }")
         self.field_rows = FieldRowsLayout(self.field_area)
+        self.field_rows.setContentsMargins(8, 0, 8, 0)  # the last character clear of the screen's edge
         for key in ("reader", "printer", "server", "package", "clock", "staff"):
             lab = StatusField()
             lab.setObjectName("statusOk")

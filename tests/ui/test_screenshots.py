@@ -108,8 +108,14 @@ def test_every_screen(kiosk: Any, sample: Any, era_input: Any, tmp_path: Path) -
     d.window.status._now = lambda: datetime(2026, 12, 13, 9, 0, tzinfo=RULES_JST)  # a fixed clock here too
     d.start_day(sample.passphrase)
     definition = d.runtime.definition
-    other = next(v for v in d.runtime._need().package.register if v.precinct not in definition.station("D001").precincts
-                 and not v.moved and v.absentee is None and v.age_on(definition.election_day) >= 18)
+    other = next(
+        v
+        for v in d.runtime._need().package.register
+        if v.precinct not in definition.station("D001").precincts
+        and not v.moved
+        and v.absentee is None
+        and v.age_on(definition.election_day) >= 18
+    )
     d.type(other.code)
     d.enter()
     d.enter()
