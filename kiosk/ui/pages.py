@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QIntValidator, QKeyEvent, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QIntValidator, QKeyEvent, QKeySequence, QPixmap, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -662,6 +663,39 @@ class VoterCard:
     note: str = ""  # shown prominently, e.g. that the face photo was not checked
 
 
+# The voter's record on the voter screen: caption per field, and (row, column, span) in the grid of caption and value
+# columns 0-5 (6 takes the spare width) — three rows where the column is wide enough (1280 px), four with two pairs,
+# one field a row where even the pairs do not fit.
+_RECORD_CAPTIONS = {
+    "birth": "生年月日",
+    "sex": "性別",
+    "precinct": "投票区",
+    "address": "住所",
+    "register": "名簿",
+    "source": "確認方法",
+}
+_RECORD_WIDE = {
+    "birth": (0, 0, 1),
+    "sex": (0, 2, 1),
+    "precinct": (0, 4, 2),
+    "address": (1, 0, 3),
+    "register": (1, 4, 2),
+    "source": (2, 0, 6),
+}
+_RECORD_PAIRS = {
+    "birth": (0, 0, 1),
+    "sex": (0, 2, 4),
+    "address": (1, 0, 6),
+    "precinct": (2, 0, 1),
+    "register": (2, 2, 4),
+    "source": (3, 0, 6),
+}
+_RECORD_NARROW = {
+    key: (row, 0, 6) for row, key in enumerate(("birth", "sex", "address", "precinct", "register", "source"))
+}
+_RECORD_ARRANGEMENTS = (_RECORD_WIDE, _RECORD_PAIRS, _RECORD_NARROW)  # fewest rows first
+
+
 class _CodeField(QLineEdit):
     """A line edit whose Enter is its own (returnPressed), not the screen's "confirm" shortcut."""
 
@@ -709,37 +743,32 @@ class VoterPage(Page):
         self.name = label("", "voterName")
         self.kana = label("", "voterKana")
         # The screen that decides must fit a 1280×800 desk with four elections whose "already voted" lines wrap:
-        # name and カナ share a row, the record's six fields take three rows, the elections are the grid's last row.
-        # Each wrapped label then gets its full heightForWidth; the box layouts squeezed every row below its
-        # minimum (wrapped lines overlapping by a few pixels) when the column was taller than the window.
+        # name and カナ share a row, the record's six fields take three rows (more when the column is too narrow,
+        # see _arrange_record), the elections are the grid's last row. Each wrapped label then gets its full
+        # heightForWidth: box layouts squeeze every row below its minimum (wrapped lines overlapping) when a column
+        # is taller than the window, and the old one-field-a-row column was.
         names = QHBoxLayout()
         names.addWidget(self.name)
         names.addWidget(self.kana, 1, Qt.AlignmentFlag.AlignBottom)
         self.fields: dict[str, QLabel] = {}
-        info = QGridLayout()
-        info.setVerticalSpacing(4)
-        info.setHorizontalSpacing(14)  # a value and the next field's caption must not read as one
-        info.setColumnStretch(6, 1)  # spare width goes to the right: the fields of a row sit side by side
-        for row, column, key, caption, span in (
-            (0, 0, "birth", "生年月日", 1),
-            (0, 2, "sex", "性別", 1),
-            (0, 4, "precinct", "投票区", 2),
-            (1, 0, "address", "住所", 3),
-            (1, 4, "register", "名簿", 2),
-            (2, 0, "source", "確認方法", 6),
-        ):
+        self.captions: dict[str, QLabel] = {}
+        self.info = QGridLayout()
+        self.info.setVerticalSpacing(4)
+        self.info.setHorizontalSpacing(14)  # a value and the next field's caption must not read as one
+        self.info.setColumnStretch(6, 1)  # spare width goes to the right: the fields of a row sit side by side
+        for key, caption in _RECORD_CAPTIONS.items():
             self.fields[key] = label("", "field")
-            info.addWidget(label(caption, "fieldName"), row, column)
-            info.addWidget(self.fields[key], row, column + 1, 1, span)
+            self.captions[key] = label(caption, "fieldName", wrap=False)
         # One line per election of the day, all visible at once on a 1280×800 screen.
         self.elections = QVBoxLayout()
         self.elections.setSpacing(2)
         self.election_labels: list[QLabel] = []
-        info.addWidget(label("本日の選挙", "fieldName"), 3, 0, Qt.AlignmentFlag.AlignTop)
-        info.addLayout(self.elections, 3, 1, 1, 6)
+        self.elections_caption = label("本日の選挙", "fieldName", wrap=False)
+        self._positions: dict[str, tuple[int, int, int]] = {}
+        self._place_record(_RECORD_WIDE)
         right = QVBoxLayout()
         right.addLayout(names)
-        right.addLayout(info)
+        right.addLayout(self.info)
         right.addStretch(1)
         left = QVBoxLayout()
         left.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
@@ -753,10 +782,10 @@ class VoterPage(Page):
         left.addWidget(self.photo_row)
         left.addStretch(1)
         self.record = QWidget()
-        top = QHBoxLayout(self.record)
-        top.setContentsMargins(0, 0, 0, 0)
-        top.addLayout(left)
-        top.addLayout(right, 1)
+        self._top = QHBoxLayout(self.record)
+        self._top.setContentsMargins(0, 0, 0, 0)
+        self._top.addLayout(left)
+        self._top.addLayout(right, 1)
         # On a screen smaller than that (or with the error line shown) the record scrolls, with a visible scroll
         # bar, rather than squeezing its lines over one another; the title and the buttons always stay in view.
         self.record_area = QScrollArea()
@@ -765,6 +794,11 @@ class VoterPage(Page):
         self.record_area.setFrameShape(QFrame.Shape.NoFrame)
         self.record_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.record_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Keyboard only at the desk: PageDown / PageUp scroll the record when it does not fit.
+        for page_key_name, direction in (("PgDown", 1), ("PgUp", -1)):
+            page_key = QShortcut(QKeySequence(page_key_name), self)
+            page_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            page_key.activated.connect(lambda d=direction: self.scroll_record(d))
         self.confirm_button = shortcut_button("本人です", "Return", self.confirmed.emit, self)
         self.reject_button = shortcut_button("本人ではない", "F8", self.not_this_person.emit, self, "danger")
         self.cancel_button = shortcut_button("取消", "Escape", self.cancelled.emit, self, "secondary")
@@ -808,6 +842,7 @@ class VoterPage(Page):
         self.fields["precinct"].setText(card.precinct)
         self.fields["register"].setText(card.register_ref)
         self.fields["source"].setText(card.source)
+        self._arrange_record()
         for old in self.election_labels:
             self.elections.removeWidget(old)
             old.deleteLater()
@@ -820,6 +855,69 @@ class VoterPage(Page):
 
     def enter(self) -> None:
         self.setFocus()
+
+    def scroll_record(self, pages: int) -> None:
+        """Scroll the record by ``pages`` screenfuls (negative: up); nothing to do when it fits."""
+        bar = self.record_area.verticalScrollBar()
+        bar.setValue(bar.value() + pages * bar.pageStep())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange_record()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._arrange_record()
+
+    def _arrange_record(self) -> None:
+        """The record's fields on as few rows as the column's width allows (three, four or six)."""
+        self.ensurePolished()  # measure in the style sheet's fonts
+        # The column's width as if the scroll bar were shown, so that showing it never flips the arrangement back.
+        scroll_bar = self.record_area.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        column = self.record_area.width() - scroll_bar - self.photo.width() - self._top.spacing()
+        fitting = [p for p in _RECORD_ARRANGEMENTS[:-1] if self._record_width(p) <= column]
+        self._place_record(fitting[0] if fitting else _RECORD_ARRANGEMENTS[-1])
+
+    def _record_width(self, positions: dict[str, tuple[int, int, int]]) -> int:
+        """The width the record needs in ``positions``: grid columns as wide as their widest one-column caption or
+        value, a spanning value at least as wide as its text, each row's cells side by side."""
+
+        def text_width(lab: QLabel) -> int:
+            return lab.fontMetrics().horizontalAdvance(lab.text())
+
+        gap = self.info.horizontalSpacing()
+        cells: dict[int, list[tuple[int, int, int]]] = {}  # row → (column, span, width)
+        for key, (row, column, span) in positions.items():
+            cells.setdefault(row, []).append((column, 1, text_width(self.captions[key])))
+            cells[row].append((column + 1, span, text_width(self.fields[key])))
+        columns = [0] * 7
+        columns[0] = text_width(self.elections_caption)
+        for column, span, width in (cell for line in cells.values() for cell in line):
+            if span == 1:
+                columns[column] = max(columns[column], width)
+        needed = 0
+        for line in cells.values():
+            x = 0
+            for column, span, width in sorted(line):
+                start = max(x, sum(columns[:column]) + gap * column)
+                x = start + max(width, sum(columns[column : column + span]) + gap * (span - 1)) + gap
+            needed = max(needed, x - gap)
+        return needed
+
+    def _place_record(self, positions: dict[str, tuple[int, int, int]]) -> None:
+        if positions == self._positions:
+            return
+        self._positions = positions
+        for key, (row, column, span) in positions.items():
+            for widget in (self.captions[key], self.fields[key]):
+                self.info.removeWidget(widget)
+            self.info.addWidget(self.captions[key], row, column)
+            self.info.addWidget(self.fields[key], row, column + 1, 1, span)
+        last = max(row for row, _, _ in positions.values()) + 1
+        self.info.removeWidget(self.elections_caption)
+        self.info.removeItem(self.elections)
+        self.info.addWidget(self.elections_caption, last, 0, Qt.AlignmentFlag.AlignTop)
+        self.info.addLayout(self.elections, last, 1, 1, 6)
 
     def set_photo_busy(self, busy: bool) -> None:
         """While the photo is read in the background: say so, and take no second request."""
