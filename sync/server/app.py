@@ -374,7 +374,9 @@ class _Server:
     async def record_rejection(self, stage: str, client_id: str | None, peer: str | None, reason: str) -> None:
         """Record a refusal (or count it); returns once a row recorded in full is committed."""
         if self._admit(stage, client_id, peer, reason):
-            await asyncio.wrap_future(self.db.submit_event(lambda c: st.op_reject(c, stage, client_id, peer, reason)))
+            # Shielded: a caller that goes away (or shutdown) must not cancel the queued row.
+            write = self.db.submit_event(lambda c: st.op_reject(c, stage, client_id, peer, reason))
+            await asyncio.shield(asyncio.wrap_future(write))
 
     def record_rejection_threadsafe(self, stage: str, peer: str, reason: str) -> None:
         """From the TLS layer (any thread or the loop): record (or count) a refused handshake without waiting."""
@@ -403,7 +405,10 @@ class _Server:
         for a in aggregates:
             log.warning("refused (%s) %s %s: %s", a.stage, a.client_id or "-", a.peer or "-", a.reason)
         try:
-            await asyncio.wrap_future(self.db.submit_event(lambda c: st.op_reject_counted(c, aggregates)))
+            # Shielded: shutdown cancelling the periodic writer must not drop the counts it is writing.
+            await asyncio.shield(
+                asyncio.wrap_future(self.db.submit_event(lambda c: st.op_reject_counted(c, aggregates)))
+            )
         except Exception:
             # The counts are in the log above; the server keeps serving.
             log.exception("could not record %d counted refusals", sum(a.count for a in aggregates))
