@@ -879,17 +879,20 @@ class VoterPage(Page):
         self._place_record(fitting[0] if fitting else _RECORD_ARRANGEMENTS[-1])
 
     def _record_width(self, positions: dict[str, tuple[int, int, int]]) -> int:
-        """The width the record needs in ``positions``: grid columns as wide as their widest one-column caption or
-        value, a spanning value at least as wide as its text, each row's cells side by side."""
+        """The width the record needs in ``positions`` for a field that shares its row to stay on one line: grid
+        columns as wide as their widest one-column caption or value, a spanning value at least as wide as its text,
+        each row's cells side by side. A field alone on its row may wrap (a long address): it asks for no width."""
 
         def text_width(lab: QLabel) -> int:
             return lab.fontMetrics().horizontalAdvance(lab.text())
 
         gap = self.info.horizontalSpacing()
+        rows = [row for row, _, _ in positions.values()]
         cells: dict[int, list[tuple[int, int, int]]] = {}  # row → (column, span, width)
         for key, (row, column, span) in positions.items():
+            shared = rows.count(row) > 1
             cells.setdefault(row, []).append((column, 1, text_width(self.captions[key])))
-            cells[row].append((column + 1, span, text_width(self.fields[key])))
+            cells[row].append((column + 1, span, text_width(self.fields[key]) if shared else 0))
         columns = [0] * 7
         columns[0] = text_width(self.elections_caption)
         for column, span, width in (cell for line in cells.values() for cell in line):

@@ -159,15 +159,15 @@ def _visible_labels(page: QWidget) -> list[QLabel]:
 
 
 @pytest.mark.parametrize(
-    "size, server, must_fit",
+    "size, server, must_fit, record_rows",
     [
-        ((1280, 800), "online", True),  # the usual desk: everything at once, no scrolling
-        ((1280, 800), "offline", True),  # the status bar on two rows takes height from the page
-        ((1024, 768), "offline", False),  # smaller than designed for: the record may scroll, never overlap
+        ((1280, 800), "online", True, 3),  # the usual desk: everything at once, no scrolling
+        ((1280, 800), "offline", True, 3),  # the status bar on two rows takes height from the page
+        ((1024, 768), "offline", False, 4),  # smaller than designed for: the record may scroll, never overlap
     ],
 )
 def test_voter_screen_after_pin_read_wrapped_lines_get_their_height(
-    kiosk: Any, sample: Any, size: tuple[int, int], server: str, must_fit: bool
+    kiosk: Any, sample: Any, size: tuple[int, int], server: str, must_fit: bool, record_rows: int
 ) -> None:
     k = kiosk(station="E01", when=datetime(2026, 12, 7, 10, 5, tzinfo=JST), persona="plain")
     k.window.resize(*size)
@@ -201,6 +201,7 @@ def test_voter_screen_after_pin_read_wrapped_lines_get_their_height(
     lines = page.election_labels
     assert len(lines) == 4 and all("投票済み" in lab.text() for lab in lines)
     assert all(lab.heightForWidth(lab.width()) > lab.fontMetrics().height() * 3 // 2 for lab in lines), "not wrapped"
+    assert len({field.y() for field in page.fields.values()}) == record_rows  # pairs side by side where they fit
     for key in ("birth", "sex", "precinct", "register"):  # short values: never broken over lines to fit a pair
         field = page.fields[key]
         assert field.heightForWidth(field.width()) < 2 * field.fontMetrics().lineSpacing(), (key, field.text())
