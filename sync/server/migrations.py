@@ -115,9 +115,10 @@ _COMMITTEE_TABLES = (
 _LATEST = (
     "(SELECT d.{col} FROM declaration_facts d WHERE d.voter = NEW.voter AND d.at <= NEW.at ORDER BY d.at DESC LIMIT 1)"
 )
+_REGISTER_SEX = "(SELECT sex FROM voter_sex WHERE voter = NEW.voter)"
 _FACT_VALUES = (
     "VALUES (NEW.event_id, NEW.election, NEW.voter, NEW.station_id, NEW.at, {day}, " + _JST_SECOND + ", {kind}, "
-    "(SELECT sex FROM voter_sex WHERE voter = NEW.voter), "
+    "{sex}, "
     + _LATEST.format(col="reason")
     + ", "
     + _LATEST.format(col="at")
@@ -135,11 +136,35 @@ _DECLARATION_INSERT = (
 )
 # A void marks the check-in it cancels (a void that arrives before its check-in is found by the insert above).
 _VOID_UPDATE = "UPDATE checkin_facts SET voided = 1 WHERE event_id = NEW.target"
+_SQLITE_KIND = "json_extract(NEW.sealed, '$.event.data.kind')"
+_PG_KIND = "(NEW.sealed::json #>> '{event,data,kind}')"
+_PG_DAY = "to_char(CAST(substr(NEW.at, 1, 19) AS TIMESTAMP) + INTERVAL '9 hours', 'YYYY-MM-DD')"
+
+
+def _sqlite_checkin_trigger(sex: str) -> str:
+    return (
+        "CREATE TRIGGER events_checkin_facts AFTER INSERT ON events WHEN NEW.type = 'check_in' BEGIN "
+        + _CHECKIN_INSERT.format(day="date(NEW.at, '+9 hours')", kind=_SQLITE_KIND, sex=sex)
+        + "; END"
+    )
+
+
+def _pg_facts_function(sex: str, create: str = "CREATE") -> str:
+    return (
+        f"{create} FUNCTION committee_facts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.type = 'check_in' THEN "
+        + _CHECKIN_INSERT.format(day=_PG_DAY, kind=_PG_KIND, sex=sex)
+        + "; ELSIF NEW.type = 'declaration' THEN "
+        + _DECLARATION_INSERT.format(reason="(NEW.sealed::json #>> '{event,data,reason}')")
+        + "; ELSIF NEW.type = 'void' THEN "
+        + _VOID_UPDATE
+        + "; END IF; RETURN NULL; END $$"
+    )
+
+
 _COMMITTEE_SQLITE = (
     *_both(*_COMMITTEE_TABLES)[0],
-    "CREATE TRIGGER events_checkin_facts AFTER INSERT ON events WHEN NEW.type = 'check_in' BEGIN "
-    + _CHECKIN_INSERT.format(day="date(NEW.at, '+9 hours')", kind="json_extract(NEW.sealed, '$.event.data.kind')")
-    + "; END",
+    _sqlite_checkin_trigger(_REGISTER_SEX),
     "CREATE TRIGGER events_declaration_facts AFTER INSERT ON events WHEN NEW.type = 'declaration' BEGIN "
     + _DECLARATION_INSERT.format(reason="CAST(json_extract(NEW.sealed, '$.event.data.reason') AS TEXT)")
     + "; END",
@@ -147,19 +172,34 @@ _COMMITTEE_SQLITE = (
 )
 _COMMITTEE_POSTGRES = (
     *_both(*_COMMITTEE_TABLES)[1],
-    "CREATE FUNCTION committee_facts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    "IF NEW.type = 'check_in' THEN "
-    + _CHECKIN_INSERT.format(
-        day="to_char(CAST(substr(NEW.at, 1, 19) AS TIMESTAMP) + INTERVAL '9 hours', 'YYYY-MM-DD')",
-        kind="(NEW.sealed::json #>> '{event,data,kind}')",
-    )
-    + "; ELSIF NEW.type = 'declaration' THEN "
-    + _DECLARATION_INSERT.format(reason="(NEW.sealed::json #>> '{event,data,reason}')")
-    + "; ELSIF NEW.type = 'void' THEN "
-    + _VOID_UPDATE
-    + "; END IF; RETURN NULL; END $$",
+    _pg_facts_function(_REGISTER_SEX),
     "CREATE TRIGGER events_committee_facts AFTER INSERT ON events FOR EACH ROW "
     "WHEN (NEW.type IN ('check_in', 'declaration', 'void')) EXECUTE FUNCTION committee_facts()",
+)
+
+# A 決定書等所持者 (not in the register) has no voter_sex row; the manager records the sex from the decision in the
+# check-in (data.decision_sex, M/F), so the committee's 男/女 add up to 計 like the station's 投票録. Only M or F
+# is taken: anything else stays unknown, as the station report also treats it.
+_SQLITE_DECISION_SEX = (
+    "COALESCE(" + _REGISTER_SEX + ", CASE json_extract(NEW.sealed, '$.event.data.decision_sex') "
+    "WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END)"
+)
+_PG_DECISION_SEX = (
+    "COALESCE(" + _REGISTER_SEX + ", CASE NEW.sealed::json #>> '{event,data,decision_sex}' "
+    "WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END)"
+)
+_BACKFILL = (
+    "UPDATE checkin_facts SET sex = (SELECT CASE {path} WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END FROM events e "
+    "WHERE e.event_id = checkin_facts.event_id) WHERE sex IS NULL"
+)
+_DECISION_SEX_SQLITE = (
+    "DROP TRIGGER events_checkin_facts",
+    _sqlite_checkin_trigger(_SQLITE_DECISION_SEX),
+    _BACKFILL.format(path="json_extract(e.sealed, '$.event.data.decision_sex')"),
+)
+_DECISION_SEX_POSTGRES = (
+    _pg_facts_function(_PG_DECISION_SEX, create="CREATE OR REPLACE"),
+    _BACKFILL.format(path="e.sealed::json #>> '{event,data,decision_sex}'"),
 )
 
 # Refusals are recorded in full only up to a limit per source, kind and window (sync.server.refusals); further ones
@@ -174,4 +214,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL[0], _INITIAL[1]),
     Migration(2, "committee records", _COMMITTEE_SQLITE, _COMMITTEE_POSTGRES),
     Migration(3, "rejection counts", _REJECTION_COUNTS[0], _REJECTION_COUNTS[1]),
+    Migration(4, "decision holder sex", _DECISION_SEX_SQLITE, _DECISION_SEX_POSTGRES),
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ballots.events import Event, EventType
-from ballots.model import ElectionDefinition, Sex, Voter
+from ballots.model import ElectionDefinition, Sex, Voter, decision_holder_key
 from sync import keys, pki
 from sync.client import ClientTLS, SyncClient
 from sync.ledger import Ledger
@@ -204,6 +204,8 @@ D01A_TIMES = ["07:05", "09:59", "10:00", "10:01", "11:30", "13:00", "15:45", "18
 D01B_TIMES = ["08:00", "09:00", "14:00", "16:00", "17:59"]
 D02_TIMES = ["07:30", "10:30", "12:00", "13:30", "19:00", "19:31"]
 UNREGISTERED = 70  # checked in at D02, not on the register: counted, sex unknown
+DECISION_REF = "令和8年選管決定第12号"
+DECISION_HOLDER = int(decision_holder_key(DECISION_REF))  # 決定書等所持者 at D02 (比例 only), a woman per the decision
 
 
 @dataclass
@@ -278,6 +280,21 @@ def seed_day(desks: dict[str, Desk]) -> Seeded:
         out["K-D02"] += d02.record(
             event(EventType.CHECK_IN, jst(13, "11:00"), "D02", voter=UNREGISTERED, election=el, kind="day")
         )
+    out["K-D02"] += d02.record(
+        event(
+            EventType.CHECK_IN,
+            jst(13, "12:30"),
+            "D02",
+            voter=DECISION_HOLDER,
+            election=E_HI,
+            kind="day",
+            source="decision",
+            identity="decision_document",
+            decision_ref=DECISION_REF,
+            decision_by="m01",
+            decision_sex="F",
+        )
+    )
     out["K-D02"] += d02.record(event(EventType.RECORD_VIEWED, jst(13, "13:00"), "D02", voter=11, purpose="検索"))
     for desk in (e01, d01a, d02):
         desk.client.push_pending()

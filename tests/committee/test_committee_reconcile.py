@@ -57,6 +57,9 @@ def test_turnout_matches_the_station_reports_at_every_time(
         (E_SHO, "D02", "19:30", 3, 2, 6),  # 19:31 v35 not yet
         (E_SHO, "D02", "最終", 3, 3, 7),
         (E_SHO, None, "最終", 11, 10, 22),
+        # 比例 at D02 also has the 決定書等所持者 (12:30), a woman by the decision: in 女 and 計, not unknown.
+        (E_HI, "D02", "12:00", 2, 1, 4),
+        (E_HI, "D02", "最終", 3, 4, 8),
     ],
 )
 def test_turnout_figures_are_what_was_seeded(

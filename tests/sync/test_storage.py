@@ -5,6 +5,7 @@ Runs the real group-commit writers against a fresh database of each kind (tests/
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synctest_helpers import check_in, make_package, random_voter, void
 
 from ballots.events import Event
+from ballots.model import decision_holder_key
 from sync.chain import GENESIS, SealedEvent, seal
 from sync.server import storage as st
 from sync.server.migrations import MIGRATIONS
@@ -277,10 +279,57 @@ def test_rejections_recorded_before_the_count_column_count_once(fresh_db_url: st
             "INSERT INTO rejections (at, stage, client_id, peer, reason) VALUES (?, 'auth', 'K-1', NULL, 'revoked')",
             (st.utc_now(),),
         )
-        assert st.migrate(conn) == [3]
+        assert st.migrate(conn) == [3, 4]
         [row] = st.read_rejections(conn)
         assert (row["count"], row["first_at"], row["reason"]) == (1, None, "revoked")
         assert st.read_rejection_totals(conn)["refusals"] == 1
+    finally:
+        conn.close()
+
+
+def _insert_checkin(conn: st.Conn, event_id: str, voter: str, data: dict[str, str]) -> None:
+    """A check-in row as the event writer stores it (the committee triggers derive checkin_facts from it)."""
+    at = "2026-12-13T03:00:00.000000+00:00"
+    sealed = {
+        "event": {
+            "event_id": event_id,
+            "type": "check_in",
+            "voter": voter,
+            "election": "shu-hi",
+            "at": at,
+            "station_id": "D02",
+            "staff_id": "c01",
+            "data": {"kind": "day", **data},
+        }
+    }
+    conn.execute(
+        "INSERT INTO events (event_id, kiosk_id, seq, type, election, voter, station_id, at, hash, target, sealed,"
+        " received_at) VALUES (?, 'K-1', ?, 'check_in', 'shu-hi', ?, 'D02', ?, ?, NULL, ?, ?)",
+        (event_id, int(event_id[-2:]), voter, at, "0" * 64, json.dumps(sealed), at),
+    )
+
+
+def test_a_decision_holders_sex_comes_from_the_check_in_before_and_after_migration_4(fresh_db_url: str) -> None:
+    # 決定書等所持者 have no register entry (no voter_sex row): the sex the manager recorded from the decision is used.
+    decision = decision_holder_key("令和8年選管決定第12号")
+    conn = st.connect(fresh_db_url)
+    try:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        for m in MIGRATIONS[:3]:  # a database of the previous release, already holding check-ins
+            for stmt in m.sqlite if conn.dialect == "sqlite" else m.postgres:
+                conn.execute(stmt)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (m.version, m.name, st.utc_now()))
+        conn.execute("INSERT INTO voter_sex (voter, sex) VALUES ('000000000000010', 'M')")
+        _insert_checkin(conn, "ev-01", decision, {"decision_ref": "令和8年選管決定第12号", "decision_sex": "F"})
+        _insert_checkin(conn, "ev-02", "000000000000010", {"decision_sex": "F"})  # the register wins
+        _insert_checkin(conn, "ev-03", "000000000000070", {})  # unknown key: stays unknown
+        _insert_checkin(conn, "ev-04", decision[:-1] + "9", {"decision_sex": "X"})  # only M or F is taken
+        assert st.migrate(conn) == [4]
+        _insert_checkin(conn, "ev-05", decision[:-1] + "8", {"decision_sex": "M"})  # arriving after the migration
+        sexes = dict(conn.execute("SELECT event_id, sex FROM checkin_facts").fetchall())
+        assert sexes == {"ev-01": "F", "ev-02": "M", "ev-03": None, "ev-04": None, "ev-05": "M"}
     finally:
         conn.close()
 
