@@ -8,7 +8,7 @@ from typing import Any
 
 from kiosk.cli import CommandError, package_passphrase
 
-__all__ = ["parse_listen", "register"]
+__all__ = ["parse_listen", "refusal_limits", "register"]
 
 
 def register(subparsers: Any) -> None:
@@ -36,7 +36,43 @@ def register(subparsers: Any) -> None:
         help="no TLS, callers identify by header: demo on 127.0.0.1 only, never on a network",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--refusal-window",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="refusals of one kind from one source are recorded in full up to --refusals-in-full per window, the "
+        "rest counted into one row per window (default 60)",
+    )
+    p.add_argument(
+        "--refusals-in-full",
+        type=int,
+        default=3,
+        metavar="N",
+        help="refusals of one kind from one source recorded in full per window (default 3)",
+    )
+    p.add_argument(
+        "--refusals-in-full-total",
+        type=int,
+        default=200,
+        metavar="N",
+        help="refusals without a certificate recorded in full per window from all sources together (default 200)",
+    )
     p.set_defaults(func=run)
+
+
+def refusal_limits(args: argparse.Namespace) -> Any:
+    """The server's RefusalLimits from the command line; CommandError names a bad value."""
+    from sync.server.refusals import RefusalLimits
+
+    try:
+        return RefusalLimits(
+            window_s=args.refusal_window,
+            full_per_kind=args.refusals_in_full,
+            full_per_window=args.refusals_in_full_total,
+        )
+    except ValueError as exc:
+        raise CommandError(f"--refusal-window/--refusals-in-full/--refusals-in-full-total: {exc}") from None
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -55,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from sync.server.storage import StorageError, parse_database_url
 
     host, port = parse_listen(args.listen)
+    limits = refusal_limits(args)
     try:
         parse_database_url(args.database)
     except StorageError as exc:
@@ -71,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         tls = ServerTLS(args.tls_dir, args.ca)
     package = open_package(args.package, args.pubkey, package_passphrase(args))
     try:
-        serve(package, args.database, host, port, tls, log_level=args.log_level)
+        serve(package, args.database, host, port, tls, log_level=args.log_level, refusals=limits)
     except StorageError as exc:
         raise CommandError(str(exc)) from None
     return 0

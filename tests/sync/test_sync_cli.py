@@ -59,6 +59,10 @@ def test_pki_commands_make_a_working_ca(uketsuke_cmd: list[str], tmp_path: Path)
         (["server", "--package", "x", "--pubkey", "y", "--listen", "nowhere"], "expected HOST:PORT"),
         (["server", "--package", "x", "--pubkey", "y", "--database", "mysql://a/b"], "expected sqlite"),
         (["server", "--package", "x", "--pubkey", "y", "--insecure-demo", "--listen", "0.0.0.0:8443"], "loopback"),
+        (["server", "--package", "x", "--pubkey", "y", "--refusal-window", "0"], "window_s must be a positive"),
+        (["server", "--package", "x", "--pubkey", "y", "--refusal-window", "90000"], "at most one day"),
+        (["server", "--package", "x", "--pubkey", "y", "--refusals-in-full", "-1"], "full_per_kind must be"),
+        (["server", "--package", "x", "--pubkey", "y", "--refusals-in-full-total", "0"], "full_per_window must be"),
     ],
 )
 def test_command_errors_say_what_and_where(
@@ -135,6 +139,10 @@ def test_server_command_serves_the_package_to_kiosks(uketsuke_cmd: list[str], sa
             str(d / "ca"),
             "--log-level",
             "warning",
+            "--refusal-window",
+            "30",
+            "--refusals-in-full",
+            "2",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
