@@ -31,6 +31,7 @@ from ballots.model import (
     ElectionDefinition,
     OfflinePolicy,
     Role,
+    Sex,
     StaffAccount,
     Voter,
     decision_holder_key,
@@ -338,13 +339,15 @@ class UnlockStaff:
 class DecisionHolder:
     """法42条ただし書: a person not in the register holds a court or committee decision that they may vote.
 
-    The manager checks the paper decision and gives its reference (e.g. 「令和8年選管決定第12号」). The voter is keyed
-    by :func:`ballots.model.decision_holder_key` of that reference; events carry the reference, never the name (the
-    name is on the paper decision).
+    The manager checks the paper decision and gives its reference (e.g. 「令和8年選管決定第12号」) and the sex it
+    states (the 投票録 and the committee count voters by sex; with no register entry, the decision is the only source).
+    The voter is keyed by :func:`ballots.model.decision_holder_key` of that reference; events carry the reference and
+    the sex, never the name (the name is on the paper decision).
     """
 
     manager: ManagerAuth
     reference: str
+    sex: Sex | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,6 +556,7 @@ class ReceptionState:
     decision_ref: str | None = None  # 決定書等所持者: the decision's reference (voter is None)
     decision_key: str | None = None  # ... and the synthetic register key derived from it
     decision_by: str | None = None  # ... and the manager who checked the decision
+    decision_sex: Sex | None = None  # ... and the sex the decision states
     # Consecutive wrong PINs per staff id at this desk; kept across voters and sign-outs (a desk-level fact).
     sign_in_failures: Mapping[str, int] = field(default_factory=dict)
     notice: str = ""
@@ -594,9 +598,7 @@ class Transition:
 _VOTER_EXIT = (Cancel,)
 _ALLOWED: Mapping[Screen, tuple[type, ...]] = {
     Screen.SIGNED_OUT: (SignIn,),
-    Screen.READY: (
-        SignIn, SignOut, CardRead, BarcodeScanned, ManualSearch, Void, UnlockStaff, Reprint, DecisionHolder
-    ),
+    Screen.READY: (SignIn, SignOut, CardRead, BarcodeScanned, ManualSearch, Void, UnlockStaff, Reprint, DecisionHolder),
     Screen.SEARCHING: (VotersFound, *_VOTER_EXIT),
     Screen.CHOOSE_CANDIDATE: (CandidateChosen, CardRead, BarcodeScanned, ManualSearch, *_VOTER_EXIT),
     Screen.NOT_FOUND: (CardRead, BarcodeScanned, ManualSearch, DecisionHolder, Finish, *_VOTER_EXIT),
@@ -923,9 +925,7 @@ def _photo_checked(ctx: _Ctx, a: PhotoChecked) -> Transition:
     # Offered only while the identity is "card, PIN, no photo" (allowed_actions); any other state is refused.
     if ctx.state.identity != IDENTITY_CARD_PIN_NO_PHOTO:
         raise _Refused("顔写真はすでに表示されているか、この確認方法では読めません")
-    return Transition(
-        replace(ctx.state, identity=IDENTITY_CARD_PHOTO, notice=_PHOTO_NOTICE)
-    )
+    return Transition(replace(ctx.state, identity=IDENTITY_CARD_PHOTO, notice=_PHOTO_NOTICE))
 
 
 def _acknowledge_partial(ctx: _Ctx) -> Transition:
@@ -1070,6 +1070,8 @@ def _check_in_data(state: ReceptionState) -> dict[str, Any]:
         # The reference only: the name is on the paper decision, never in an event.
         data["decision_ref"] = state.decision_ref
         data["decision_by"] = state.decision_by
+        if state.decision_sex is not None:
+            data["decision_sex"] = state.decision_sex.value
     return data
 
 
@@ -1121,9 +1123,7 @@ def _finalise(ctx: _Ctx, state: ReceptionState) -> Transition:
         issued = elig.issuable
         # A decision holder has no register entry: the 宣誓書 is printed blank and filled in by hand.
         effects.append(PrintDeclaration(state.voter, state.reason, issued, ctx.today, ctx.desk.station_id))
-        events.append(
-            ctx.event(EventType.DECLARATION, voter=code, data={"reason": state.reason, "reprint": False})
-        )
+        events.append(ctx.event(EventType.DECLARATION, voter=code, data={"reason": state.reason, "reprint": False}))
     if state.provisional:
         events.append(
             ctx.event(
@@ -1227,9 +1227,7 @@ def _refuse(ctx: _Ctx, a: Refuse) -> Transition:
     reason = _require_text(a.reason, "拒否の理由")
     article = _require_text(a.article, "根拠条文")
     code = _code(ctx)
-    ev = ctx.event(
-        EventType.REFUSAL, staff_id=manager.id, voter=code, data={"reason": reason, "article": article}
-    )
+    ev = ctx.event(EventType.REFUSAL, staff_id=manager.id, voter=code, data={"reason": reason, "article": article})
     return Transition(_ready(ctx, f"拒否を記録しました（{article}）。次の方どうぞ"), (Record((ev,)),))
 
 
@@ -1239,9 +1237,7 @@ def _provisional(ctx: _Ctx, a: Provisional) -> Transition:
     # Eligibility still applies to the presumed voter; nothing is claimed, the 仮投票 event records the ballots.
     state = replace(ctx.state, provisional=True, provisional_reason=reason, provisional_by=manager.id)
     state = replace(state, screen=Screen.CHECKING)
-    return Transition(
-        replace(state, notice="仮投票：投票状況を確認しています", lines=()), (LoadHistory(_code(ctx)),)
-    )
+    return Transition(replace(state, notice="仮投票：投票状況を確認しています", lines=()), (LoadHistory(_code(ctx)),))
 
 
 def _proxy(ctx: _Ctx, a: ProxyVote) -> Transition:
@@ -1301,6 +1297,8 @@ def _decision_holder(ctx: _Ctx, a: DecisionHolder) -> Transition:
         key = decision_holder_key(reference)
     except ValueError:
         raise _Refused("決定書・判決書の番号（数字を含む、14桁まで）を入力してください") from None
+    if not isinstance(a.sex, Sex):
+        raise _Refused("決定書・判決書に記載の性別（男・女）を選んでください")
     state = replace(
         _ready(ctx),
         screen=Screen.CHECKING,
@@ -1309,8 +1307,9 @@ def _decision_holder(ctx: _Ctx, a: DecisionHolder) -> Transition:
         decision_ref=reference,
         decision_key=key,
         decision_by=manager.id,
+        decision_sex=a.sex,
         notice=f"決定書等所持者（{reference}）：投票状況を確認しています",
-        lines=(f"決定書等所持者（法42条ただし書）　{reference}　仮の識別コード {key}",),
+        lines=(f"決定書等所持者（法42条ただし書）　{reference}　{a.sex.label}　仮の識別コード {key}",),
     )
     # Straight to the history: there is no register entry to show; the manager has checked the paper decision.
     return Transition(state, (LoadHistory(key),))

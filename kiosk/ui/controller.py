@@ -532,7 +532,7 @@ class KioskController(QObject):
         elif key == "unlock":
             action = wf.UnlockStaff(auth, fields["staff"])
         elif key == "decision":
-            action = wf.DecisionHolder(auth, fields["reference"])
+            action = wf.DecisionHolder(auth, fields["reference"], fields["sex"])
         else:
             raise ValueError(f"unknown manager function {key!r}")
         self.dispatch(action)

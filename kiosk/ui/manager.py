@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ballots.model import Sex
 from kiosk.ui.pages import Page
 from kiosk.ui.widgets import button_row, label, secret_field, shortcut_button
 
@@ -35,7 +36,7 @@ class ManagerFunction:
 
     key: str
     label: str
-    fields: tuple[str, ...]  # of: reason, article, helpers, election, target, declaration, staff, reference
+    fields: tuple[str, ...]  # of: reason, article, helpers, election, target, declaration, staff, reference, sex
 
 
 MANAGER_FUNCTIONS: dict[str, ManagerFunction] = {
@@ -49,7 +50,7 @@ MANAGER_FUNCTIONS: dict[str, ManagerFunction] = {
         ManagerFunction("reissue", "投票用紙の再交付", ("election", "reason")),
         ManagerFunction("reprint", "宣誓書の再印刷（本日この端末で印刷したもの）", ("declaration",)),
         ManagerFunction("unlock", "職員のサインインロック解除", ("staff",)),
-        ManagerFunction("decision", "決定書等所持者の受付（法42条ただし書）", ("reference",)),
+        ManagerFunction("decision", "決定書等所持者の受付（法42条ただし書）", ("reference", "sex")),
     )
 }
 
@@ -86,6 +87,10 @@ class ManagerPage(Page):
         self.reference = QLineEdit()
         self.reference.setPlaceholderText("例 令和8年選管決定第12号（氏名は入力しない）")
         self.reference.setAccessibleName("決定書・判決書の番号")
+        self.sex = QComboBox()
+        self.sex.setAccessibleName("決定書・判決書に記載の性別")
+        for text, value in (("選んでください", None), ("男", Sex.MALE.value), ("女", Sex.FEMALE.value)):
+            self.sex.addItem(text, value)  # plain strings: Qt hands an enum member back as a bare str
         self.form = QFormLayout()
         self._rows: dict[str, tuple[QWidget, ...]] = {}
         for key, caption, widget in (
@@ -93,6 +98,7 @@ class ManagerPage(Page):
             ("declaration", "再印刷する宣誓書", self.declaration),
             ("staff", "ロック解除する職員ID", self.staff),
             ("reference", "決定書・判決書の番号", self.reference),
+            ("sex", "性別（決定書の記載）", self.sex),
             ("election", "選挙", self.election),
             ("reason", "理由", self.reason),
             ("article", "根拠条文", self.article),
@@ -150,6 +156,7 @@ class ManagerPage(Page):
             self.declaration.addItem(text, did)
         for w in (self.reason, self.helper1, self.helper2, self.staff, self.reference, self.manager_id, self.pin):
             w.clear()
+        self.sex.setCurrentIndex(0)  # never carried over from the previous decision holder
         self.show_error("")
         if keys:
             self.functions.setCurrentRow(0)
@@ -217,6 +224,13 @@ class ManagerPage(Page):
             if not fields["reference"]:
                 self.show_error("決定書・判決書の番号を入力してください（決定書で本人を確認してから）。")
                 self.reference.setFocus()
+                return
+        if "sex" in needed:
+            chosen = self.sex.currentData()
+            fields["sex"] = None if chosen is None else Sex(chosen)
+            if fields["sex"] is None:
+                self.show_error("決定書・判決書に記載の性別（男・女）を選んでください。")
+                self.sex.setFocus()
                 return
         if not fields["manager_id"] or not fields["pin"]:
             self.show_error("投票管理者IDと暗証番号を入力してください。")

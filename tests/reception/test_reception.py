@@ -297,6 +297,6 @@ def test_a_decision_key_that_is_a_register_entry_is_refused(ledger: Ledger) -> N
     clash = make_voter(code="900000000000812")
     rec, _ = make_reception("D01", RegisterIndex.from_voters([clash]), ledger, local(ELECTION_DAY, 9))
     before = rec.state
-    report = rec.handle(DecisionHolder(BOSS, "令和8年選管決定第12号"))
+    report = rec.handle(DecisionHolder(BOSS, "令和8年選管決定第12号", Sex.FEMALE))
     assert report.recorded == () and report.state.error is not None and "重なります" in report.state.error
     assert report.state == replace(before, error=report.state.error)

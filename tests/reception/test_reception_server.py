@@ -16,7 +16,7 @@ import pytest
 from reception_support import ELECTION_DAY, local, make_desk, make_voter
 
 from ballots.events import EventType, new_event_id
-from ballots.model import ElectionDefinition, decision_holder_key
+from ballots.model import ElectionDefinition, Sex, decision_holder_key
 from ballots.register import RegisterIndex
 from kiosk.reception import Reception, claim_with
 from kiosk.workflow import BarcodeScanned, Confirmed, DecisionHolder, Finish, ManagerAuth, Screen, SignIn
@@ -113,13 +113,14 @@ def test_a_decision_holder_is_claimed_once_across_desks(station: tuple[Any, list
     """法42条ただし書: not in the register, keyed by the decision's reference; the server still claims the key."""
     _, (one, two) = station
     boss = ManagerAuth("m01", "9999")
-    state = one.reception.handle(DecisionHolder(boss, "令和8年選管決定第12号")).state
+    state = one.reception.handle(DecisionHolder(boss, "令和8年選管決定第12号", Sex.FEMALE)).state
     assert state.screen is Screen.ISSUE, (state.error, state.notice)
     checkins = [e for e in one.ledger.events() if e.type is EventType.CHECK_IN]
     assert len(checkins) == 5 and {e.voter for e in checkins} == {decision_holder_key("令和8年選管決定第12号")}
     assert all(e.data["claim"] == "accepted" and e.data["decision_ref"] == "令和8年選管決定第12号" for e in checkins)
     one.reception.handle(Finish())
     # The same decision at the other desk (whose replica has not seen it) is stopped by the server's claim.
-    state = two.reception.handle(DecisionHolder(boss, "令和８年選管決定第１２号")).state  # full-width digits
+    # full-width digits: the same decision
+    state = two.reception.handle(DecisionHolder(boss, "令和８年選管決定第１２号", Sex.FEMALE)).state
     assert state.screen is Screen.STOP
     assert not [e for e in two.ledger.events() if e.type is EventType.CHECK_IN]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from reception_support import EARLY_DAY, ELECTION_DAY, local, make_desk, make_voter, voted
 
 from ballots.events import CheckInKind, Event, EventType, validate_event
-from ballots.model import AbsenteeStatus, ElectionKind, Voter, decision_holder_key, is_decision_holder_key
+from ballots.model import AbsenteeStatus, ElectionKind, Sex, Voter, decision_holder_key, is_decision_holder_key
 from ballots.rules import VotedRecord
 from kiosk.workflow import (
     Action,
@@ -733,7 +733,14 @@ def test_reprint_needs_a_manager() -> None:
 
 REF = "令和8年選管決定第12号"
 KEY = decision_holder_key(REF)
-DECIDED = [*SIGN, DecisionHolder(BOSS, REF), HistoryLoaded(KEY, ())]
+
+
+def _dh(ref: str = REF, auth: ManagerAuth = BOSS, sex: Sex | None = Sex.FEMALE) -> DecisionHolder:
+    """The manager's 決定書等所持者 action (a woman, by the decision, unless said otherwise)."""
+    return DecisionHolder(auth, ref, sex)
+
+
+DECIDED = [*SIGN, _dh(), HistoryLoaded(KEY, ())]
 
 
 def _accepted_key(*ids: str) -> ClaimAnswered:
@@ -745,24 +752,25 @@ def _accepted_key(*ids: str) -> ClaimAnswered:
     [
         ("D01", ELECTION_DAY, [*DECIDED, _accepted_key(*ALL)], Screen.ISSUE, [T.STAFF_SIGN_IN, *[T.CHECK_IN] * 5],
          None),
-        ("D01", ELECTION_DAY, [*SIGN, ManualSearch("ムメイ"), VotersFound(()), DecisionHolder(BOSS, REF)],
+        ("D01", ELECTION_DAY, [*SIGN, ManualSearch("ムメイ"), VotersFound(()), _dh()],
          Screen.CHECKING, [T.STAFF_SIGN_IN], None),
         ("E01", EARLY_DAY, [*DECIDED, ReasonChosen(3), _accepted_key(*ALL)], Screen.ISSUE,
          [T.STAFF_SIGN_IN, T.DECLARATION, *[T.CHECK_IN] * 5], None),
-        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(CLERK_AS_BOSS, REF)], Screen.READY, [T.STAFF_SIGN_IN],
+        ("D01", ELECTION_DAY, [*SIGN, _dh(auth=CLERK_AS_BOSS)], Screen.READY, [T.STAFF_SIGN_IN],
          "投票管理者ではありません"),
-        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BAD_PIN, REF)], Screen.READY, [T.STAFF_SIGN_IN], "PINが違います"),
-        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BOSS, "選管決定（番号なし）")], Screen.READY, [T.STAFF_SIGN_IN],
+        ("D01", ELECTION_DAY, [*SIGN, _dh(auth=BAD_PIN)], Screen.READY, [T.STAFF_SIGN_IN], "PINが違います"),
+        ("D01", ELECTION_DAY, [*SIGN, _dh("選管決定（番号なし）")], Screen.READY, [T.STAFF_SIGN_IN],
          "数字を含む"),
-        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BOSS, "   ")], Screen.READY, [T.STAFF_SIGN_IN], "番号を入力"),
-        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BOSS, "1" * 15)], Screen.READY, [T.STAFF_SIGN_IN], "14桁まで"),
-        ("D01", ELECTION_DAY, [*FOUND, DecisionHolder(BOSS, REF)], Screen.CONFIRM_IDENTITY,
+        ("D01", ELECTION_DAY, [*SIGN, _dh("   ")], Screen.READY, [T.STAFF_SIGN_IN], "番号を入力"),
+        ("D01", ELECTION_DAY, [*SIGN, _dh("1" * 15)], Screen.READY, [T.STAFF_SIGN_IN], "14桁まで"),
+        ("D01", ELECTION_DAY, [*SIGN, _dh(sex=None)], Screen.READY, [T.STAFF_SIGN_IN], "性別（男・女）を選んで"),
+        ("D01", ELECTION_DAY, [*FOUND, _dh()], Screen.CONFIRM_IDENTITY,
          [T.STAFF_SIGN_IN, T.RECORD_VIEWED], "この画面では"),
-        ("D01", ELECTION_DAY, [*SIGN, DecisionHolder(BOSS, REF), HistoryLoaded(KEY, (voted("shu-sho", "D02",
+        ("D01", ELECTION_DAY, [*SIGN, _dh(), HistoryLoaded(KEY, (voted("shu-sho", "D02",
          ELECTION_DAY),))], Screen.STOP, [T.STAFF_SIGN_IN, T.STOP_SHOWN], None),
     ],
     ids=["election-day", "from-not-found", "early-blank-declaration", "clerk-cannot", "bad-pin", "no-number",
-         "empty", "too-long", "not-while-a-voter-is-shown", "same-decision-already-voted"],
+         "empty", "too-long", "no-sex", "not-while-a-voter-is-shown", "same-decision-already-voted"],
 )
 def test_decision_holder_table(
     station: str, day: date, actions: list[Action], screen: Screen, events: list[EventType], error: str | None
@@ -788,7 +796,7 @@ def test_decision_holder_events_carry_the_reference_and_never_a_name() -> None:
     assert {c.voter for c in checkins} == {KEY} and is_decision_holder_key(KEY)
     assert all(
         c.data["decision_ref"] == REF and c.data["decision_by"] == "m01" and c.data["identity"] == "decision_document"
-        and c.data["source"] == "decision" and c.data["claim"] == "accepted"
+        and c.data["source"] == "decision" and c.data["claim"] == "accepted" and c.data["decision_sex"] == "F"
         for c in checkins
     )
     (printed,) = [e for e in r.effects if isinstance(e, PrintDeclaration)]

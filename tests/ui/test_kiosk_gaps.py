@@ -194,13 +194,23 @@ def test_decision_holder_from_the_not_found_screen(kiosk: Any, sample: Any) -> N
     k.type("m01", m.manager_id)
     k.type("2201", m.pin)
     k.key(Qt.Key.Key_Return, m.pin)
+    # The sex the decision states is required (the 投票録 counts by sex); nothing is recorded without it.
+    assert k.page is m and "性別" in m.error.text() and m.sex.hasFocus()
+    assert k.state.screen is wf.Screen.NOT_FOUND
+    k.key(Qt.Key.Key_Down, m.sex)
+    k.key(Qt.Key.Key_Down, m.sex)
+    assert m.sex.currentText() == "女"
+    k.key(Qt.Key.Key_Return, m.pin)  # the PIN typed before is still there
     assert k.state.screen is wf.Screen.CHOOSE_REASON, (k.state.error, k.state.notice)
     k.key(Qt.Key.Key_1)
     assert k.state.screen is wf.Screen.ISSUE and k.page is k.window.ballots
     key = decision_holder_key(reference)
     checkins = _events(k, EventType.CHECK_IN)
     assert checkins and {c.voter for c in checkins} == {key}
-    assert all(c.data["decision_ref"] == reference and c.data["decision_by"] == "m01" for c in checkins)
+    assert all(
+        c.data["decision_ref"] == reference and c.data["decision_by"] == "m01" and c.data["decision_sex"] == "F"
+        for c in checkins
+    )
     (declaration,) = _events(k, EventType.DECLARATION)
     assert declaration.voter == key
     assert len(k.runtime.printer.jobs) == 1  # a blank 宣誓書, filled in by hand
@@ -209,7 +219,9 @@ def test_decision_holder_from_the_not_found_screen(kiosk: Any, sample: Any) -> N
     # The same decision again is already voted: a hard stop.
     k.key(Qt.Key.Key_F10)
     m.select("decision")
+    assert m.sex.currentData() is None  # the previous decision holder's sex is not carried over
     k.type(reference, m.reference)
+    m.sex.setCurrentIndex(1)
     k.type("m01", m.manager_id)
     k.type("2201", m.pin)
     k.key(Qt.Key.Key_Return, m.pin)
