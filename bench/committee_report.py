@@ -36,7 +36,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,6 +43,7 @@ import psycopg
 
 from ballots.model import ElectionDefinition
 from ballots.reports import report_csv, report_pdf
+from bench.benchlib import fresh_postgres
 from kiosk.committee_client import CommitteeClient, CommitteeTLS
 from sync import pki
 from sync.server.runner import ServerTLS, start_embedded
@@ -223,18 +223,6 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def fresh_database(dsn: str) -> tuple[str, Callable[[], None]]:
-    name = f"uk_bench_committee_{secrets.token_hex(4)}"
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunparse(urlparse(dsn)._replace(path=f"/{name}")), drop
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -247,7 +235,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.pg:
         sys.exit("bench/committee_report.py: PostgreSQL needed: --pg DSN or UKETSUKE_TEST_PG")
-    url, drop = fresh_database(args.pg)
+    url, drop = fresh_postgres(args.pg, "uk_bench_committee")
     d = definition()
     package = Package(d)
     tmp = Path(tempfile.mkdtemp(prefix="uk-bench-committee-"))

@@ -17,11 +17,9 @@ UKETSUKE_TEST_PG; only SQLite without either).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import resource
-import secrets
 import socket
 import ssl
 import subprocess
@@ -31,40 +29,15 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from the checkout without installing
 
-from ballots.model import ElectionDefinition
+from bench.benchlib import BenchPackage, fresh_postgres
 from sync import pki
 
-DEFINITION = {
-    "election_day": "2026-12-13",
-    "municipality": {"code": "139999", "name": "架空市", "prefecture": "東京都"},
-    "elections": [
-        {
-            "id": "shu-sho",
-            "kind": "国",
-            "name": "衆議院小選挙区選出議員選挙",
-            "order": 1,
-            "early_voting_start": "2026-12-02",
-        }
-    ],
-    "precincts": [{"code": "001", "name": "第1投票区"}],
-    "stations": [{"id": "E01", "name": "期日前投票所1", "kind": "early"}],
-    "staff": [{"id": "c01", "name": "係員 一", "role": "clerk", "pin_hash": "scrypt$16384$8$1$00$00"}],
-}
-PACKAGE_HASH = hashlib.sha256(b"rejection flood bench").hexdigest()
+PACKAGE = BenchPackage("rejection flood bench")
+PACKAGE_HASH = PACKAGE.package_hash
 UNLIMITED = 10**9
-
-
-class BenchPackage:
-    """The two things the server reads of an election package."""
-
-    def __init__(self) -> None:
-        self.definition = ElectionDefinition.from_toml_dict(DEFINITION)
-        self.package_hash = PACKAGE_HASH
-        self.register = None
 
 
 def _cpu_s() -> float:
@@ -80,7 +53,7 @@ def serve(db_url: str, root: Path, limited: bool) -> int:
     limits = RefusalLimits() if limited else RefusalLimits(full_per_kind=UNLIMITED, full_per_window=UNLIMITED)
     limiter = RefusalLimiter(limits)
     server = start_embedded(
-        BenchPackage(), db_url, tls=ServerTLS(root / "server", root / "ca"), refusals=limiter, log_level="error"
+        PACKAGE, db_url, tls=ServerTLS(root / "server", root / "ca"), refusals=limiter, log_level="error"
     )
     import logging
 
@@ -140,20 +113,6 @@ def refused_requests(port: int, cert_dir: Path, n: int) -> None:
                 if name.strip().lower() == b"content-length":
                     length = int(value)
             answers.read(length)
-
-
-def fresh_postgres(dsn: str) -> tuple[str, Any]:
-    import psycopg
-
-    name = f"uk_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunparse(urlparse(dsn)._replace(path=f"/{name}")), drop
 
 
 def db_bytes(url: str) -> int:

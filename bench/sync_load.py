@@ -20,7 +20,6 @@ UKETSUKE_TEST_PG; skipped without either). Goals: ≥ 1,000 claims/s on PostgreS
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -37,43 +36,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from the checkout without installing
 
 from ballots.events import Event, EventType
-from ballots.model import ElectionDefinition
+from bench.benchlib import BenchPackage, fresh_postgres
 from sync import pki
 from sync.chain import GENESIS, seal
 
-DEFINITION = {
-    "election_day": "2026-12-13",
-    "municipality": {"code": "139999", "name": "架空市", "prefecture": "東京都"},
-    "elections": [
-        {
-            "id": "shu-sho",
-            "kind": "国",
-            "name": "衆議院小選挙区選出議員選挙",
-            "order": 1,
-            "early_voting_start": "2026-12-02",
-        }
-    ],
-    "precincts": [{"code": "001", "name": "第1投票区"}],
-    "stations": [{"id": f"E{i:02d}", "name": f"期日前投票所{i}", "kind": "early"} for i in range(1, 65)],
-    "staff": [{"id": "c01", "name": "係員 一", "role": "clerk", "pin_hash": "scrypt$16384$8$1$00$00"}],
-}
-
-
-class BenchPackage:
-    """The two things the server reads of an election package."""
-
-    def __init__(self) -> None:
-        self.definition = ElectionDefinition.from_toml_dict(DEFINITION)
-        self.package_hash = hashlib.sha256(b"bench package").hexdigest()
-        self.register = None
-
-
-PACKAGE_HASH = BenchPackage().package_hash
+PACKAGE = BenchPackage("bench package", stations=64)
+PACKAGE_HASH = PACKAGE.package_hash
 
 
 def voter() -> str:
@@ -98,7 +70,7 @@ def serve(db_url: str, pki_root: Path, port_file: Path) -> None:
     from sync.server.runner import ServerTLS, start_embedded
 
     server = start_embedded(
-        BenchPackage(),
+        PACKAGE,
         db_url,
         "127.0.0.1",
         0,  # type: ignore[arg-type]
@@ -303,22 +275,6 @@ def backlog(port: int, pki_root: Path, n: int, tmp: Path) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ driver
-def fresh_pg(dsn: str) -> tuple[str, str]:
-    import psycopg
-
-    name = f"uk_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(urlparse(dsn)._replace(path=f"/{name}")), name
-
-
-def drop_pg(dsn: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def bench_backend(db_url: str, pki_root: Path, tmp: Path, kiosks: int, seconds: float) -> dict[str, Any]:
     """All phases against one server process; ``tmp`` is this backend's own directory (fresh kiosk ledgers)."""
     tmp.mkdir()
@@ -388,11 +344,11 @@ def main() -> int:
             f"sqlite:///{tmp / 'server.db'}", root, tmp / "sqlite", args.kiosks, args.seconds
         )
         if args.pg:
-            url, name = fresh_pg(args.pg)
+            url, drop = fresh_postgres(args.pg)
             try:
                 report["postgres"] = bench_backend(url, root, tmp / "postgres", args.kiosks, args.seconds)
             finally:
-                drop_pg(args.pg, name)
+                drop()
         pg = report.get("postgres")
         if pg:
             report["goals"] = {
