@@ -873,7 +873,9 @@ class VoterPage(Page):
         """The record's fields on as few rows as the column's width allows (three, four or six)."""
         self.ensurePolished()  # measure in the style sheet's fonts
         # The column's width as if the scroll bar were shown, so that showing it never flips the arrangement back.
-        scroll_bar = self.record_area.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        # Asked with the bar itself, so the style sheet's width for scroll bars counts.
+        bar = self.record_area.verticalScrollBar()
+        scroll_bar = bar.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, bar)
         column = self.record_area.width() - scroll_bar - self.photo.width() - self._top.spacing()
         fitting = [p for p in _RECORD_ARRANGEMENTS[:-1] if self._record_width(p) <= column]
         self._place_record(fitting[0] if fitting else _RECORD_ARRANGEMENTS[-1])

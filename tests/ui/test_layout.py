@@ -224,7 +224,13 @@ def test_voter_screen_after_pin_read_wrapped_lines_get_their_height(
         assert outside == [] and not page.record_area.verticalScrollBar().isVisible()
     else:
         # Whatever does not fit is reachable, the scroll bar says so, and PageDown (keyboard only) brings it in.
-        assert outside and page.record_area.verticalScrollBar().isVisible()
+        bar = page.record_area.verticalScrollBar()
+        assert outside and bar.isVisible()
+        # The bar is plain to see: the style sheet's width, a navy handle on a grey trough (not a faint sliver).
+        assert bar.width() >= 18
+        image = bar.grab().toImage()
+        seen = {image.pixelColor(x, y).name() for x in range(0, image.width(), 3) for y in range(0, image.height(), 7)}
+        assert {"#0b2e59", "#e8e8e8"} <= seen, seen
         last = lines[-1]
         for _ in range(5):
             if viewport.contains(_rect_in(last, page)):
