@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ballots.printing import JobStatus, PrintJob
 from ballots.rules import Eligibility
 from ballots.wareki import format_wareki
 from kiosk import workflow as wf
@@ -72,6 +73,11 @@ class KioskController(QObject):
         self.station_open = False
         self.test_mode = False
         self._desk_busy = False
+        # 宣誓書 the printer refused for the voter at the desk (or just gone): shown with a retry until the next voter.
+        self.print_failures: list[PrintJob] = []
+        self._print_attempts = 0  # retries that failed as well
+        self._print_retrying = False
+        self._print_generation = 0  # bumped when the warning is cleared: a late retry result is not shown then
         self._wire()
 
     # -- plumbing -------------------------------------------------------------------------------------------------
@@ -103,6 +109,8 @@ class KioskController(QObject):
         w.reason.cancelled.connect(lambda: self.dispatch(wf.Cancel()))
         w.ballots.finished.connect(lambda: self.dispatch(wf.Finish()))
         w.ballots.manager_requested.connect(self.show_manager_menu)
+        w.ballots.print_warning.retry_requested.connect(self.retry_prints)
+        w.reception.print_warning.retry_requested.connect(self.retry_prints)
         w.stop.override_requested.connect(
             lambda mid, pin, reason: self.dispatch(wf.ManagerOverride(wf.ManagerAuth(mid, pin), reason))
         )
@@ -189,6 +197,7 @@ class KioskController(QObject):
             if test_mode:
                 # The test reception is a fresh desk on the test ledger: staff sign in to it again.
                 self.state = wf.initial_state()
+                self._clear_print_failures()
                 self.window.status.set_staff(None, None)
             self._render()
 
@@ -202,6 +211,7 @@ class KioskController(QObject):
             self.station_open = False
             self.test_mode = False
             self.state = wf.initial_state()
+            self._clear_print_failures()
             self.window.status.set_staff(None, None)
             self.window.set_test_mode(False)
             self.window.notice("試験モードの記録をリセットしました。本番の開始前点検を行ってください。")
@@ -238,6 +248,7 @@ class KioskController(QObject):
             self._set_desk_busy(False)
             self.preview = result.preview
             self._apply(result.state)
+            self._print_failed(result.print_failures)
 
         self.ops.run(type(action).__name__, self.runtime.dispatch, action, on_done=done,
                      on_error=self._fail("受付処理"), lane="desk")
@@ -264,6 +275,9 @@ class KioskController(QObject):
                                          ("投票管理者" if staff.role.value == "manager" else "係員") if staff else None)
         if state.screen is wf.Screen.READY and previous.screen is not wf.Screen.READY:
             self.window.errors.clear()
+        if previous.screen is wf.Screen.READY and state.screen not in (wf.Screen.READY, wf.Screen.SIGNED_OUT):
+            # The next voter has started: the last one's unprinted 宣誓書 is the manager's to reprint now.
+            self._clear_print_failures()
         self._render()
 
     def _render(self) -> None:
@@ -546,7 +560,8 @@ class KioskController(QObject):
         def done(result: DeskResult) -> None:
             self._set_desk_busy(False)
             self._apply(result.state)
-            if result.state.error is None:
+            self._print_failed(result.print_failures)
+            if result.state.error is None and not result.print_failures:
                 self.window.notice("宣誓書を再印刷しました（再印刷の表示あり）。")
 
         def failed(exc: BaseException) -> None:
@@ -559,6 +574,66 @@ class KioskController(QObject):
 
         self.ops.run("reprint", self.runtime.reprint_declaration, auth, declaration, on_done=done, on_error=failed,
                      lane="desk")
+
+    # -- 宣誓書 the printer refused ----------------------------------------------------------------------------------
+
+    def _print_failed(self, jobs: Sequence[PrintJob]) -> None:
+        """Show the forms this step could not print (with the printer's reason) on the ballots and ready screens."""
+        if not jobs:
+            return
+        for job in jobs:
+            # The job id only: its title carries the register key, and nothing here ever carries a name.
+            log.warning("print job %s failed, shown at the desk for a retry", job.job_id)
+        self.print_failures.extend(jobs)
+        self._print_attempts = 0
+        self._show_print_failures()
+
+    def _clear_print_failures(self) -> None:
+        self._print_generation += 1
+        if self.print_failures:
+            log.info("print warning cleared with %d job(s) unprinted", len(self.print_failures))
+        self.print_failures = []
+        self._print_attempts = 0
+        self._show_print_failures()
+
+    def _show_print_failures(self) -> None:
+        reasons = [job.message for job in self.print_failures]
+        for page in (self.window.ballots, self.window.reception):
+            page.print_warning.show_failures(reasons, attempts=self._print_attempts, busy=self._print_retrying)
+
+    def retry_prints(self) -> None:
+        """F5 on the warning: send each form that did not print again — the same form, not a 再印刷 — on the desk
+        lane. Printed: the warning goes; refused again: it shows the printer's new reason. Never blocks the desk."""
+        if not self.print_failures or self._print_retrying:
+            return
+        jobs = tuple(self.print_failures)
+        generation = self._print_generation
+        retry = self.runtime.retry_print
+        self._print_retrying = True
+        self._show_print_failures()
+
+        def retry_all() -> list[PrintJob]:
+            return [retry(job.job_id) for job in jobs]
+
+        def done(new_jobs: list[PrintJob]) -> None:
+            self._print_retrying = False
+            if generation != self._print_generation:
+                # The next voter started while the printer was asked: whatever came out, the warning has gone.
+                self._show_print_failures()
+                return
+            still = [job for job in new_jobs if job.status is JobStatus.FAILED]
+            self.print_failures = still
+            self._print_attempts = self._print_attempts + 1 if still else 0
+            self._show_print_failures()
+            if not still:
+                self.window.notice("宣誓書を印刷しました。")
+
+        def failed(exc: BaseException) -> None:
+            self._print_retrying = False
+            self._show_print_failures()
+            self.window.errors.show(exc, "宣誓書の再印刷")
+
+        self.ops.run("print retry", retry_all, on_done=done, on_error=failed, lane="desk")
 
     # -- status ---------------------------------------------------------------------------------------------------
 

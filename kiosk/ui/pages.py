@@ -49,6 +49,7 @@ __all__ = [
     "OpeningCheckPage",
     "Page",
     "PinPadPage",
+    "PrintWarning",
     "ReasonPage",
     "ReceptionPage",
     "SearchPage",
@@ -80,6 +81,54 @@ class Page(QWidget):
 
 def _title(text: str) -> QLabel:
     return label(text, "title")
+
+
+class PrintWarning(QFrame):
+    """宣誓書 that the printer refused, on the screen the clerk is looking at: the printer's reason and a button
+    (F5, "again" as on the opening check) that sends the same form once more. It blocks nothing: the page's own keys
+    (finish the voter, manager menu) work as before; the controller hides it when the next voter starts."""
+
+    retry_requested = Signal()
+
+    def __init__(self, owner: QWidget) -> None:
+        super().__init__(owner)
+        self.setObjectName("printWarning")
+        self.text = label("", "printWarningText")
+        self.hint = label("", "printWarningHint")
+        # The key belongs to the page (like its other keys): it works wherever the focus is on that page.
+        self.retry_button = shortcut_button("再印刷を試す", "F5", self.retry_requested.emit, owner, "secondary")
+        texts = QVBoxLayout()
+        texts.setContentsMargins(0, 0, 0, 0)
+        texts.addWidget(self.text)
+        texts.addWidget(self.hint)
+        lay = QHBoxLayout(self)
+        lay.addLayout(texts, 1)
+        lay.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.hide()
+
+    def show_failures(self, reasons: Sequence[str], *, attempts: int = 0, busy: bool = False) -> None:
+        """One line per form that did not print, with the printer's reason (none: hide). ``attempts``: retries that
+        failed as well; ``busy``: a retry is being sent now (the button waits for it)."""
+        if not reasons:
+            self.clear()
+            return
+        self.text.setText("\n".join(f"宣誓書を印刷できませんでした：{reason}" for reason in reasons))
+        if busy:
+            hint = "もう一度印刷しています…"
+        elif attempts:
+            hint = f"もう一度試しましたが印刷できませんでした（{attempts}回）。プリンタを確認して [F5]。"
+        else:
+            hint = "プリンタを確認してから [F5] で同じ宣誓書をもう一度印刷します。交付はこのまま続けられます。"
+        self.hint.setText(hint)
+        self.retry_button.setEnabled(not busy)
+        self.show()
+
+    def clear(self) -> None:
+        """Nothing owed any more: hide."""
+        self.text.setText("")
+        self.hint.setText("")
+        self.retry_button.setEnabled(True)
+        self.hide()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -302,6 +351,9 @@ class ReceptionPage(Page):
         lay.addWidget(self.progress)
         lay.addWidget(self.error)
         lay.addStretch(1)
+        # The last voter's 宣誓書 that did not print stays here until the next voter starts.
+        self.print_warning = PrintWarning(self)
+        lay.addWidget(self.print_warning)
         lay.addLayout(grid)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -1032,6 +1084,8 @@ class BallotsPage(Page):
         lay.addWidget(self.give, 1)
         lay.addWidget(self.withhold)
         lay.addWidget(self.notes)
+        self.print_warning = PrintWarning(self)
+        lay.addWidget(self.print_warning)
         lay.addWidget(self.error)
         lay.addLayout(buttons)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from ballots.printing import PrinterProblem
 from ballots.rules import JST as RULES_JST
 from kiosk import workflow as wf
 from kiosk.app import SyncSnapshot
@@ -101,6 +102,16 @@ def test_every_screen(kiosk: Any, sample: Any, era_input: Any, tmp_path: Path) -
     k.controller.bridge.on_sync(SyncSnapshot(online=False, since=datetime(2026, 12, 7, 9, 58, tzinfo=JST), pending=4))
     k.settle()
     _shoot(k, out, "offline-banner", shots)
+    k.controller.bridge.on_sync(SyncSnapshot(online=True, pending=0, skew=timedelta(milliseconds=120)))
+    # The printer runs out of paper under the next voter's 宣誓書: the warning with the reason and F5 to try again.
+    k.runtime.printer.problem = PrinterProblem.OUT_OF_PAPER
+    k.type(sample.persona("new_form_on_card")["register_code"])
+    k.enter()
+    k.enter()
+    k.key(Qt.Key.Key_1)
+    assert k.state.screen is wf.Screen.ISSUE and k.window.ballots.print_warning.isVisible()
+    _shoot(k, out, "declaration-print-failed", shots)
+    k.runtime.printer.problem = None
     k.close()
     # Election day at a 当日 station: a voter of another 投票区.
     d = kiosk(station="D001", when=datetime(2026, 12, 13, 9, 0, tzinfo=JST), persona=None, ledger_name="d001.db")
@@ -137,4 +148,4 @@ def test_every_screen(kiosk: Any, sample: Any, era_input: Any, tmp_path: Path) -
         d.key(Qt.Key.Key_Return, d.window.sign_in.pin)
     assert "ロック" in d.window.sign_in.error.text()
     _shoot(d, out, "sign-in-locked", shots)
-    assert len(shots) == 19
+    assert len(shots) == 20
