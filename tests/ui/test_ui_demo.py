@@ -33,3 +33,49 @@ def test_run_demo_ui_places_a_card_and_closes(qtbot: Any, tmp_path: Path) -> Non
     assert seen["panel"].startswith("置いたカード")
     assert seen["page"] == "係員サインイン"  # the demo unlocked the package itself
     assert (tmp_path / "demo" / "election.pkg").exists() and (tmp_path / "demo" / "kiosk-E01.db").exists()
+
+
+def test_run_demo_ui_through_pcscd_and_vpcd(qtbot: Any, tmp_path: Path, pcscd_running: None) -> None:
+    """The demo as a desk with a real PC/SC stack: the panel puts the persona's card on vpcd, pcscd presents it, and
+    the card reads over PC/SC as the kiosk reads it; the kiosk's own reader monitor sees the virtual reader."""
+    import time
+
+    from kiosk.ui.demo import DemoPanel, run_demo_ui
+    from kiosk.ui.window import KioskWindow
+    from reader.outcomes import CardRead
+    from reader.pcsc import PcscConnector
+    from reader.service import CardReader
+
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + 60
+
+    def drive() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+        kiosk = next((w for w in windows if isinstance(w, KioskWindow)), None)
+        panel = next((w for w in windows if isinstance(w, DemoPanel)), None)
+        if kiosk is None or panel is None or kiosk.current_page() is kiosk.unlock:
+            QTimer.singleShot(100, drive)  # still opening the package
+            return
+        if "placed" not in seen:
+            panel.place_selected()
+            seen["placed"] = panel.status.text()
+        persona = panel.personas[0]
+        # pcscd notices a card on vpcd a moment after it is placed: read until it is there (bounded).
+        reader = CardReader(PcscConnector("Virtual PCD 00 00"))
+        result = reader.read_with_collation(persona.birth, persona.security_code)
+        seen["reader_field"] = kiosk.status.fields["reader"].text()
+        if not isinstance(result, CardRead) and time.monotonic() < deadline:
+            QTimer.singleShot(200, drive)
+            return
+        seen["read"] = result
+        seen["persona"] = persona.name
+        panel.remove_card()
+        kiosk.close()
+
+    QTimer.singleShot(100, drive)
+    code = run_demo_ui(tmp_path / "demo", voters=200, seed=3, vpcd=True)
+    assert code == 0
+    assert seen["placed"].startswith("置いたカード")
+    assert isinstance(seen["read"], CardRead), seen["read"]
+    assert seen["read"].info.name == seen["persona"]
+    assert "Virtual PCD" in seen["reader_field"]  # the kiosk reads through PC/SC, not the in-process card
