@@ -1339,7 +1339,8 @@ def _reprint(ctx: _Ctx, a: Reprint) -> Transition:
         Record((ev,)),
         PrintDeclaration(a.voter, reason, tuple(elections), on, ctx.desk.station_id, reprint=True),
     )
-    state = replace(ctx.state, notice=f"宣誓書を再印刷しました（再印刷・識別コード {a.voter.code}）")
+    # Said before the printer answers: a refusal is shown by the desk as a print warning, so claim no more than this.
+    state = replace(ctx.state, notice=f"宣誓書の再印刷を記録し、印刷に回しました（再印刷・識別コード {a.voter.code}）")
     return Transition(state, effects)
 
 
