@@ -9,19 +9,30 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 
-def test_run_demo_ui_places_a_card_and_closes(qtbot: Any, tmp_path: Path) -> None:
-    from kiosk.ui.demo import DemoPanel, run_demo_ui
+def _opened_demo() -> tuple[Any, Any] | None:
+    """The demo's kiosk window and card panel once the package is open (None while it is still opening)."""
+    from kiosk.ui.demo import DemoPanel
     from kiosk.ui.window import KioskWindow
+
+    windows = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    kiosk = next((w for w in windows if isinstance(w, KioskWindow)), None)
+    panel = next((w for w in windows if isinstance(w, DemoPanel)), None)
+    if kiosk is None or panel is None or kiosk.current_page() is kiosk.unlock:
+        return None
+    return kiosk, panel
+
+
+def test_run_demo_ui_places_a_card_and_closes(qtbot: Any, tmp_path: Path) -> None:
+    from kiosk.ui.demo import run_demo_ui
 
     seen: dict[str, Any] = {}
 
     def drive() -> None:
-        windows = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
-        kiosk = next((w for w in windows if isinstance(w, KioskWindow)), None)
-        panel = next((w for w in windows if isinstance(w, DemoPanel)), None)
-        if kiosk is None or panel is None or kiosk.current_page() is kiosk.unlock:
+        opened = _opened_demo()
+        if opened is None:
             QTimer.singleShot(100, drive)  # still opening the package
             return
+        kiosk, panel = opened
         panel.place_selected()
         seen["panel"] = panel.status.text()
         seen["page"] = kiosk.current_page().page_title
@@ -40,8 +51,7 @@ def test_run_demo_ui_through_pcscd_and_vpcd(qtbot: Any, tmp_path: Path, pcscd_ru
     the card reads over PC/SC as the kiosk reads it; the kiosk's own reader monitor sees the virtual reader."""
     import time
 
-    from kiosk.ui.demo import DemoPanel, run_demo_ui
-    from kiosk.ui.window import KioskWindow
+    from kiosk.ui.demo import run_demo_ui
     from reader.outcomes import CardRead
     from reader.pcsc import PcscConnector
     from reader.service import CardReader
@@ -50,12 +60,11 @@ def test_run_demo_ui_through_pcscd_and_vpcd(qtbot: Any, tmp_path: Path, pcscd_ru
     deadline = time.monotonic() + 60
 
     def drive() -> None:
-        windows = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
-        kiosk = next((w for w in windows if isinstance(w, KioskWindow)), None)
-        panel = next((w for w in windows if isinstance(w, DemoPanel)), None)
-        if kiosk is None or panel is None or kiosk.current_page() is kiosk.unlock:
+        opened = _opened_demo()
+        if opened is None:
             QTimer.singleShot(100, drive)  # still opening the package
             return
+        kiosk, panel = opened
         if "placed" not in seen:
             panel.place_selected()
             seen["placed"] = panel.status.text()
