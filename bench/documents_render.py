@@ -6,7 +6,10 @@ machine shows up as a slow baseline rather than as a slow document:
 - declaration baseline: a one-line IPAex PDF (font subsetting and PDF writing — the floor of any document);
 - report baseline: sorting the events by time (the least any report over them must do).
 
-    .venv/bin/python bench/documents_render.py [--repeat N] [--check-ins N]
+Also: the memory a day's 宣誓書 keep in the kiosk's PrintService (tracemalloc over ``--day-forms`` forms sent to a
+printer that completes them at once), against the PDF bytes sent — what it would hold if it kept every PDF.
+
+    .venv/bin/python bench/documents_render.py [--repeat N] [--check-ins N] [--day-forms N]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import random
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,6 +37,7 @@ from ballots.declaration import render_declaration
 from ballots.events import Event, EventType
 from ballots.fonts import GOTHIC, register_fonts
 from ballots.model import ElectionDefinition, Sex, Voter
+from ballots.printing import JobStatus, PrintDocument, PrintJob, PrintService
 from ballots.reports import early_voting_reasons, report_csv, report_pdf, station_record
 
 JST = timedelta(hours=9)
@@ -176,10 +181,51 @@ def minimal_pdf() -> bytes:
     return buf.getvalue()
 
 
+class _CountingPrinter:
+    """Completes every job at once and keeps nothing, so only what PrintService holds is measured."""
+
+    name = "bench"
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def print_pdf(self, pdf: bytes, title: str, copies: int = 1) -> PrintJob:
+        self.sent += len(pdf)
+        return PrintJob(f"bench-{self.sent}", title, copies, JobStatus.COMPLETED, self.name, bytes(pdf))
+
+    def refresh(self, job: PrintJob) -> PrintJob:
+        return job
+
+
+def print_service_memory(d: ElectionDefinition, forms: int) -> dict[str, Any]:
+    """Bytes PrintService holds after ``forms`` distinct 宣誓書 (each its own voter), and the PDF bytes sent."""
+    printer = _CountingPrinter()
+    service = PrintService(printer)
+
+    def document(n: int) -> PrintDocument:
+        v = voter(n)
+        return PrintDocument(
+            f"宣誓書-{v.code}",
+            lambda reprint: render_declaration(
+                d, voter=v, voting_date=date(2026, 12, 5), reason=2, station=d.station("E01"), reprint=reprint
+            ),
+        )
+
+    service.submit(document(0))  # warm caches outside the measurement
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for n in range(1, forms + 1):
+        service.submit(document(n))
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return {"forms": forms, "held_mb": round(held / 1e6, 2), "pdf_bytes_sent_mb": round(printer.sent / 1e6, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--check-ins", type=int, default=100_000)
+    parser.add_argument("--day-forms", type=int, default=300, help="宣誓書 sent through one PrintService")
     args = parser.parse_args()
     d = definition()
     v = voter(123)
@@ -205,6 +251,8 @@ def main() -> None:
     out_s, out_cpu, _ = timed(lambda: (report_pdf(reasons), report_csv(reasons)), runs)
     station_s, station_cpu, record = timed(lambda: station_record(events, d, sexes, station_id="E01"), runs)
     spdf_s, spdf_cpu, _ = timed(lambda: report_pdf(record), runs)
+
+    memory = print_service_memory(d, args.day_forms)
 
     def ms(x: float) -> float:
         return round(x * 1000, 2)
@@ -239,6 +287,7 @@ def main() -> None:
             "mismatches_found": len(reasons.mismatches),
             "repeat": runs,
         },
+        "print_service_memory": memory,
     }
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
