@@ -94,12 +94,22 @@ class SyncSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class DeskResult:
-    """A reception state plus, on the identity screen, the eligibility preview for every election of the day, and the
-    documents this step could not print (the desk must see them: the voter is waiting for that 宣誓書)."""
+    """A reception state plus, on the identity screen, the eligibility preview for every election of the day, the
+    documents this step could not print (the desk must see them: the voter is waiting for that 宣誓書), and the ones
+    the printer accepted but has not finished yet (a queue may still jam or run out of paper under them: the UI
+    follows them with :meth:`KioskRuntime.refresh_print`)."""
 
     state: wf.ReceptionState
     preview: Eligibility | None = None
     print_failures: tuple[PrintJob, ...] = ()
+    print_pending: tuple[PrintJob, ...] = ()
+
+
+def _print_owed(job: PrintJob) -> bool:
+    """The form did not come out and will not by itself: refused, cancelled, or stuck in the queue with an error."""
+    return job.status in (JobStatus.FAILED, JobStatus.CANCELLED) or (
+        job.status is not JobStatus.COMPLETED and job.error is not None
+    )
 
 
 @dataclass
@@ -416,17 +426,30 @@ class KioskRuntime:
         preview = None
         if state.screen is wf.Screen.CONFIRM_IDENTITY and state.voter is not None:
             preview = self.preview(state.voter)
-        failures = tuple(job for job in report.printed if job.status is JobStatus.FAILED)
-        return DeskResult(state, preview, failures)
+        failures = tuple(job for job in report.printed if _print_owed(job))
+        pending = tuple(job for job in report.printed if not job.status.finished and job.error is None)
+        return DeskResult(state, preview, failures, pending)
 
     def retry_print(self, job_id: str) -> PrintJob:
         """Send a document that failed to print again (the same form, not a reprint: the first copy never came out).
 
-        Returns the new job; a printer that still cannot print gives a FAILED job with the reason, never an exception.
+        A job that was stuck in the printer's queue is asked about first: if it has come out meanwhile (paper put in)
+        or is moving again, it is returned as it is and nothing is sent, so the voter never gets a second copy;
+        otherwise PrintService cancels it before sending the form again. Returns the job (the new one when it was
+        sent again); a printer that still cannot print gives a FAILED job with the reason, never an exception.
         """
+        job = self.print_service.refresh(job_id)
+        if job.status is JobStatus.COMPLETED or (not job.status.finished and job.error is None):
+            log.info("print retry of %s not needed: %s", job_id, job.status.value)
+            return job
         job = self.print_service.retry(job_id)
         log.info("print retry of %s: %s", job_id, job.status.value)
         return job
+
+    def refresh_print(self, job_id: str) -> PrintJob:
+        """The job's current status from the printer (blocking: a background lane). A printer problem comes back as
+        the job's ``error`` (a stuck job), never as an exception; an unknown job id raises KeyError."""
+        return self.print_service.refresh(job_id)
 
     def preview(self, voter: Voter) -> Eligibility:
         """Every election's status for the voter at this station today, from own + replica check-ins."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ballots.printing import JobStatus, PrintJob
 from ballots.rules import Eligibility
@@ -78,6 +79,14 @@ class KioskController(QObject):
         self._print_attempts = 0  # retries that failed as well
         self._print_retrying = False
         self._print_generation = 0  # bumped when the warning is cleared: a late retry result is not shown then
+        # 宣誓書 the printer accepted but has not finished: asked about on the "printer" lane until they come out, get
+        # stuck (shown in the warning above) or the bound passes. Job id → (when following gives up, as
+        # time.monotonic(); the print generation of the voter it was printed for).
+        self.print_follow_interval = 1.0  # seconds between two questions to the printer about one job
+        self.print_follow_limit = 120.0  # seconds after which a job still pending is left alone
+        self.print_following: dict[str, tuple[float, int]] = {}
+        self._follow_timers: dict[str, QTimer] = {}
+        self._following_stopped = False
         self._wire()
 
     # -- plumbing -------------------------------------------------------------------------------------------------
@@ -249,6 +258,7 @@ class KioskController(QObject):
             self.preview = result.preview
             self._apply(result.state)
             self._print_failed(result.print_failures)
+            self._follow_prints(result.print_pending, self._print_generation)
 
         self.ops.run(type(action).__name__, self.runtime.dispatch, action, on_done=done,
                      on_error=self._fail("受付処理"), lane="desk")
@@ -561,6 +571,7 @@ class KioskController(QObject):
             self._set_desk_busy(False)
             self._apply(result.state)
             self._print_failed(result.print_failures)
+            self._follow_prints(result.print_pending, self._print_generation)
             if result.state.error is None and not result.print_failures:
                 self.window.notice("宣誓書を再印刷しました（再印刷の表示あり）。")
 
@@ -579,6 +590,8 @@ class KioskController(QObject):
 
     def _print_failed(self, jobs: Sequence[PrintJob]) -> None:
         """Show the forms this step could not print (with the printer's reason) on the ballots and ready screens."""
+        shown = {job.job_id for job in self.print_failures}
+        jobs = [job for job in jobs if job.job_id not in shown]
         if not jobs:
             return
         for job in jobs:
@@ -617,16 +630,21 @@ class KioskController(QObject):
 
         def done(new_jobs: list[PrintJob]) -> None:
             self._print_retrying = False
+            # A form sent again may sit in a queue like the first one did: it is followed the same way.
+            self._follow_prints([job for job in new_jobs if not job.status.finished and job.error is None],
+                                generation)
             if generation != self._print_generation:
                 # The next voter started while the printer was asked: whatever came out, the warning has gone.
                 self._show_print_failures()
                 return
-            still = [job for job in new_jobs if job.status is JobStatus.FAILED]
+            still = [job for job in new_jobs if job.status is not JobStatus.COMPLETED and
+                     (job.status.finished or job.error is not None)]
             self.print_failures = still
             self._print_attempts = self._print_attempts + 1 if still else 0
             self._show_print_failures()
             if not still:
-                self.window.notice("宣誓書を印刷しました。")
+                printed = all(job.status is JobStatus.COMPLETED for job in new_jobs)
+                self.window.notice("宣誓書を印刷しました。" if printed else "宣誓書をプリンタに送りました。")
 
         def failed(exc: BaseException) -> None:
             self._print_retrying = False
@@ -634,6 +652,84 @@ class KioskController(QObject):
             self.window.errors.show(exc, "宣誓書の再印刷")
 
         self.ops.run("print retry", retry_all, on_done=done, on_error=failed, lane="desk")
+
+    # -- 宣誓書 accepted by the printer's queue but not out yet -------------------------------------------------------
+
+    def _follow_prints(self, jobs: Sequence[PrintJob], generation: int) -> None:
+        """Ask the printer about each job about once a second (on the "printer" lane, so the desk never waits for it)
+        until it comes out, gets stuck or ``print_follow_limit`` passes. A queue accepts a job at once and may jam,
+        run out of paper or lose the printer afterwards: a stuck form joins the print warning, retried with F5.
+        ``generation``: the print generation of the voter the forms were printed for."""
+        if self._following_stopped:
+            return
+        for job in jobs:
+            if job.job_id in self.print_following:
+                continue
+            self.print_following[job.job_id] = (time.monotonic() + self.print_follow_limit, generation)
+            self._schedule_follow(job.job_id)
+
+    def _schedule_follow(self, job_id: str) -> None:
+        timer = self._follow_timers.get(job_id)
+        if timer is None:
+            timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.timeout.connect(lambda: self._ask_printer(job_id))
+            self._follow_timers[job_id] = timer
+        timer.start(max(0, int(self.print_follow_interval * 1000)))
+
+    def _stop_following(self, job_id: str) -> None:
+        self.print_following.pop(job_id, None)
+        timer = self._follow_timers.pop(job_id, None)
+        if timer is not None:
+            timer.stop()
+            timer.deleteLater()
+
+    def _ask_printer(self, job_id: str) -> None:
+        if self._following_stopped or job_id not in self.print_following:
+            return
+
+        def done(job: PrintJob) -> None:
+            if job_id not in self.print_following:
+                return  # shut down while the printer was being asked
+            give_up_at, generation = self.print_following[job_id]
+            if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+                log.info("print job %s %s", job_id, job.status.value)
+                self._stop_following(job_id)
+            elif job.status is JobStatus.FAILED or job.error is not None:
+                self._stop_following(job_id)
+                problem = job.error.problem.value if job.error is not None else job.status.value
+                log.warning("print job %s stuck in the printer's queue (%s)", job_id, problem)
+                self._print_stuck(job, generation)
+            elif time.monotonic() >= give_up_at:
+                log.info("print job %s still %s after %.0f s: no longer followed", job_id, job.status.value,
+                         self.print_follow_limit)
+                self._stop_following(job_id)
+            else:
+                self._schedule_follow(job_id)
+
+        def failed(exc: BaseException) -> None:
+            # Not a printer problem (those come back as the job's error): the job is unknown or the runtime is gone.
+            log.warning("print job %s could not be followed: %r", job_id, exc)
+            self._stop_following(job_id)
+
+        self.ops.run("print follow", self.runtime.refresh_print, job_id, on_done=done, on_error=failed,
+                     lane="printer")
+
+    def _print_stuck(self, job: PrintJob, generation: int) -> None:
+        """A followed form is stuck. While its voter is at the desk or just finished (the ready screen), it joins the
+        print warning; once the next voter has started, that voter's screens are not the place for it — the desk is
+        told once: a fixed printer usually lets the form out after all, else the manager reprints it."""
+        if generation == self._print_generation:
+            self._print_failed([job])
+            return
+        self.window.notice(f"前の方の宣誓書がまだ印刷されていません：{job.message}　プリンタを確認してください。"
+                           "出てこない場合は投票管理者が再印刷します。", seconds=20.0)
+
+    def stop_following_prints(self) -> None:
+        """Stop asking the printer (shutdown): no timer runs and no answer is shown any more."""
+        self._following_stopped = True
+        for job_id in list(self.print_following):
+            self._stop_following(job_id)
 
     # -- status ---------------------------------------------------------------------------------------------------
 
@@ -667,6 +763,7 @@ class KioskController(QObject):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.scanner)
+        self.stop_following_prints()
         self.ops.shutdown(wait=True)
         self.runtime.close()
         self.window.allow_close()
