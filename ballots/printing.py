@@ -559,7 +559,12 @@ class PrintService:
         except PrinterError as exc:
             job = replace(job, error=exc)
         with self._lock:
-            self._remember(job, document)
+            current, _ = self._jobs[job_id]
+            if current.status.finished and not job.status.finished:
+                # Cancelled (by a retry or reprint) while the printer was being asked: the older answer must not
+                # bring the job back as stuck.
+                return current
+            self._remember(replace(job, pdf=current.pdf), document)
         return job
 
     def retry(self, job_id: str) -> PrintJob:
@@ -570,22 +575,35 @@ class PrintService:
         if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) and not stuck:
             raise ValueError(f"job {job_id} is {job.status.value}: only failed, cancelled or stuck jobs are retried")
         if stuck:
-            cancel = getattr(self.printer, "cancel", None)
-            if cancel is not None:
-                try:
-                    cancel(job)
-                except PrinterError as exc:
-                    return replace(job, error=exc)
-            job = replace(job, status=JobStatus.CANCELLED)
-            with self._lock:
-                self._remember(job, document)
+            cancelled = self._cancel_stuck(job, document)
+            if cancelled.error is not None and not cancelled.status.finished:
+                return cancelled  # could not cancel: sending again now could print two
+            job = cancelled
         pdf = job.pdf or document.render(False)  # an older job's PDF was let go: the same form, rendered again
         return self._send(pdf, document, job.copies, job.reprint_of, replaces=job_id)
 
     def reprint(self, job_id: str, copies: int = 1) -> PrintJob:
-        """Render the job's document again marked 再印刷 and send it."""
+        """Render the job's document again marked 再印刷 and send it. An original still stuck in the queue is
+        cancelled first, so the voter does not end up with the unmarked form as well when the printer recovers."""
         job, document = self._get(job_id)
+        if not job.status.finished and job.error is not None:
+            cancelled = self._cancel_stuck(job, document)
+            if cancelled.error is not None and not cancelled.status.finished:
+                return cancelled
         return self._send(document.render(True), document, copies, job.reprint_of or job.job_id, replaces=job_id)
+
+    def _cancel_stuck(self, job: PrintJob, document: PrintDocument) -> PrintJob:
+        """Cancel a job stuck in the queue; the job CANCELLED, or unchanged with the error if it cannot be."""
+        cancel = getattr(self.printer, "cancel", None)
+        if cancel is not None:
+            try:
+                cancel(job)
+            except PrinterError as exc:
+                return replace(job, error=exc)
+        job = replace(job, status=JobStatus.CANCELLED)
+        with self._lock:
+            self._remember(job, document)
+        return job
 
     def jobs(self) -> list[PrintJob]:
         """Every job of this session, oldest first."""

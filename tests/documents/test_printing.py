@@ -7,6 +7,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ballots.printing import (
     PrintDocument,
     PrinterError,
     PrinterProblem,
+    PrintJob,
     PrintService,
     printer_problem_from_reasons,
 )
@@ -219,6 +221,63 @@ def test_only_the_newest_owed_jobs_keep_their_pdf_and_older_ones_are_rendered_ag
     if keep:
         assert printer.jobs[-1].pdf == failed[-1].pdf  # a held PDF goes out byte for byte
     assert {j.job_id for j in service.failed()} == {j.job_id for j in failed[1:-1]}
+
+
+class QueuePrinter:
+    """A print queue as CUPS behaves (cups-pdf cannot be made to jam on demand): jobs are accepted PENDING, then
+    ``jam`` makes every unfinished job report the problem; ``cancel`` is recorded."""
+
+    name = "queue"
+
+    def __init__(self) -> None:
+        self.sent: list[PrintJob] = []
+        self.cancelled: list[str] = []
+        self.jam: PrinterProblem | None = None
+        self.while_answering: Callable[[], None] = lambda: None  # runs after the answer is made, before it returns
+
+    def print_pdf(self, pdf: bytes, title: str, copies: int = 1) -> PrintJob:
+        job = PrintJob(str(len(self.sent) + 1), title, copies, JobStatus.PENDING, self.name, bytes(pdf))
+        self.sent.append(job)
+        return job
+
+    def refresh(self, job: PrintJob) -> PrintJob:
+        if job.job_id in self.cancelled:
+            answer = replace(job, status=JobStatus.CANCELLED, error=None)
+        else:
+            answer = replace(job, error=None if self.jam is None else PrinterError(self.jam, self.name))
+        self.while_answering()
+        return answer
+
+    def cancel(self, job: PrintJob) -> None:
+        self.cancelled.append(job.job_id)
+
+
+def test_reprinting_a_stuck_form_cancels_the_unmarked_one(
+    declaration_doc: PrintDocument, pdf_text: Callable[..., str]
+) -> None:
+    printer = QueuePrinter()
+    service = PrintService(printer)
+    first = service.submit(declaration_doc)
+    printer.jam = PrinterProblem.PAPER_JAM
+    assert service.refresh(first.job_id).error is not None  # stuck in the queue
+    again = service.reprint(first.job_id)
+    assert printer.cancelled == [first.job_id]  # so only the 再印刷 copy can come out when the jam is cleared
+    assert again.reprint_of == first.job_id and "再印刷" in _flat(pdf_text(printer.sent[-1].pdf))
+    assert service.refresh(first.job_id).status is JobStatus.CANCELLED
+
+
+def test_an_answer_from_before_a_cancel_does_not_bring_the_job_back(declaration_doc: PrintDocument) -> None:
+    printer = QueuePrinter()
+    service = PrintService(printer)
+    first = service.submit(declaration_doc)
+    printer.jam = PrinterProblem.OUT_OF_PAPER
+    service.refresh(first.job_id)
+    # While one thread asks the printer about the stuck job, another retries it (cancel + send again).
+    printer.while_answering = lambda: (setattr(printer, "while_answering", lambda: None), service.retry(first.job_id))
+    stale = service.refresh(first.job_id)
+    assert printer.cancelled == [first.job_id]
+    assert stale.status is JobStatus.CANCELLED  # not "stuck" again
+    assert first.job_id not in {j.job_id for j in service.failed()}  # the retry replaced it; nothing owed twice
 
 
 def test_retry_pdfs_must_not_be_negative() -> None:
