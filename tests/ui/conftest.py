@@ -203,6 +203,21 @@ class Kiosk:
         self.key(Qt.Key.Key_Return, self.window.collation.code)
         self.settle()
 
+    def early_voter_to_ballots(self, code: str) -> None:
+        """An early voter: 入場券 scanned, identity confirmed (Enter), 事由 1 — the 宣誓書 is sent to the printer and
+        the ballots screen shows."""
+        from PySide6.QtCore import Qt
+
+        from kiosk import workflow as wf
+
+        self.type(code + "0007")
+        self.enter()
+        assert self.state.screen is wf.Screen.CONFIRM_IDENTITY, self.state
+        self.enter()
+        assert self.state.screen is wf.Screen.CHOOSE_REASON
+        self.key(Qt.Key.Key_1)
+        assert self.state.screen is wf.Screen.ISSUE and self.page is self.window.ballots, self.state
+
     def close(self) -> None:
         self.controller.shutdown()
 

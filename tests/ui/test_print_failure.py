@@ -34,17 +34,6 @@ def _declarations(k: Any) -> list[Any]:
     return [e for e in k.runtime._need().ledger.events() if e.type is EventType.DECLARATION]
 
 
-def _to_ballots(k: Any, code: str) -> None:
-    """入場券 scanned, identity confirmed (Enter), 事由 1: the 宣誓書 is printed and the ballots screen shows."""
-    k.type(code + "0007")
-    k.enter()
-    assert k.state.screen is wf.Screen.CONFIRM_IDENTITY, k.state
-    k.enter()
-    assert k.state.screen is wf.Screen.CHOOSE_REASON
-    k.key(Qt.Key.Key_1)
-    assert k.state.screen is wf.Screen.ISSUE and k.page is k.window.ballots, k.state
-
-
 def test_refused_declaration_is_shown_and_printed_by_retry(kiosk: Any, sample: Any, caplog: Any) -> None:
     caplog.set_level(logging.DEBUG)
     k = kiosk(station="E01", when=EARLY_DAY, persona=None)
@@ -52,7 +41,7 @@ def test_refused_declaration_is_shown_and_printed_by_retry(kiosk: Any, sample: A
     printer = k.runtime.printer
     printer.problem = PrinterProblem.OUT_OF_PAPER
     plain = sample.persona("plain")
-    _to_ballots(k, plain["register_code"])
+    k.early_voter_to_ballots(plain["register_code"])
     warning = k.window.ballots.print_warning
     assert warning.isVisible() and warning.retry_button.isVisible()
     assert warning.text.text() == f"宣誓書を印刷できませんでした：{_reason(PrinterProblem.OUT_OF_PAPER)}"
@@ -105,7 +94,7 @@ def test_warning_does_not_block_finishing_and_the_next_voter_starts_clean(kiosk:
     k.start_day(sample.passphrase)
     printer = k.runtime.printer
     printer.problem = PrinterProblem.OFFLINE
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     assert k.window.ballots.print_warning.isVisible()
     assert "接続できません" in k.window.ballots.print_warning.text.text()
 
@@ -150,7 +139,7 @@ def test_manager_reprint_that_fails_is_shown_not_announced_as_printed(
     k = kiosk(station="E01", when=EARLY_DAY, persona=None)
     k.start_day(sample.passphrase)
     printer = k.runtime.printer
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     assert len(printer.jobs) == 1 and not k.window.ballots.print_warning.isVisible()
     printer.problem = problem
     k.key(Qt.Key.Key_F10)
@@ -174,7 +163,7 @@ def test_retry_button_is_reachable_by_tab_and_space(kiosk: Any, sample: Any) -> 
     k = kiosk(station="E01", when=EARLY_DAY, persona=None)
     k.start_day(sample.passphrase)
     k.runtime.printer.problem = PrinterProblem.OUT_OF_PAPER
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     button = k.window.ballots.print_warning.retry_button
     for _ in range(6):
         if button.hasFocus():

@@ -106,17 +106,6 @@ def _kiosk(kiosk: Any, sample: Any, printer: Any, **follow: float) -> Any:
     return k
 
 
-def _to_ballots(k: Any, code: str) -> None:
-    """入場券 scanned, identity confirmed (Enter), 事由 1: the 宣誓書 is sent and the ballots screen shows."""
-    k.type(code + "0007")
-    k.enter()
-    assert k.state.screen is wf.Screen.CONFIRM_IDENTITY, k.state
-    k.enter()
-    assert k.state.screen is wf.Screen.CHOOSE_REASON
-    k.key(Qt.Key.Key_1)
-    assert k.state.screen is wf.Screen.ISSUE and k.page is k.window.ballots, k.state
-
-
 def _following_ends(k: Any, timeout: int = 10_000) -> None:
     k.qtbot.waitUntil(lambda: not k.controller.print_following, timeout=timeout)
     k.settle()
@@ -125,7 +114,7 @@ def _following_ends(k: Any, timeout: int = 10_000) -> None:
 def test_a_pending_form_that_comes_out_never_shows_a_warning(kiosk: Any, sample: Any) -> None:
     printer = QueuePrinter()
     k = _kiosk(kiosk, sample, printer)
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     (job,) = printer.jobs
     assert list(k.controller.print_following) == [job.job_id]  # accepted, not out yet: followed
     assert not k.window.ballots.print_warning.isVisible()
@@ -146,7 +135,7 @@ def test_a_stuck_form_is_shown_while_the_desk_stays_usable(kiosk: Any, sample: A
     printer = QueuePrinter()
     k = _kiosk(kiosk, sample, printer)
     plain = sample.persona("plain")
-    _to_ballots(k, plain["register_code"])
+    k.early_voter_to_ballots(plain["register_code"])
     warning = k.window.ballots.print_warning
 
     # A slow printer holds only its own lane: the desk's work goes on while the printer is being asked.
@@ -178,7 +167,7 @@ def test_a_stuck_form_is_shown_while_the_desk_stays_usable(kiosk: Any, sample: A
 def test_f5_cancels_the_stuck_form_and_sends_it_again(kiosk: Any, sample: Any) -> None:
     printer = QueuePrinter()
     k = _kiosk(kiosk, sample, printer)
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     warning = k.window.ballots.print_warning
     printer.then = PrinterProblem.PAPER_JAM
     k.qtbot.waitUntil(warning.isVisible)
@@ -209,7 +198,7 @@ def test_f5_after_the_stuck_form_came_out_sends_nothing(kiosk: Any, sample: Any)
     """Paper put in, the waiting form came out, then F5 as the warning said: no second copy."""
     printer = QueuePrinter()
     k = _kiosk(kiosk, sample, printer)
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     printer.then = PrinterProblem.OUT_OF_PAPER
     k.qtbot.waitUntil(k.window.ballots.print_warning.isVisible)
     k.settle()
@@ -223,7 +212,7 @@ def test_f5_after_the_stuck_form_came_out_sends_nothing(kiosk: Any, sample: Any)
 def test_a_form_stuck_after_finish_is_shown_on_the_ready_screen(kiosk: Any, sample: Any) -> None:
     printer = QueuePrinter()
     k = _kiosk(kiosk, sample, printer)
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     k.enter()  # the voter is finished while the form is still in the queue
     assert k.state.screen is wf.Screen.READY and k.controller.print_following
     ready_warning = k.window.reception.print_warning
@@ -244,7 +233,7 @@ def test_a_form_stuck_after_finish_is_shown_on_the_ready_screen(kiosk: Any, samp
 def test_a_form_stuck_once_the_next_voter_started_is_told_not_shown_as_theirs(kiosk: Any, sample: Any) -> None:
     printer = QueuePrinter()
     k = _kiosk(kiosk, sample, printer)
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     k.enter()
     k.type(sample.persona("new_form_on_card")["register_code"] + "0007")
     k.enter()
@@ -262,7 +251,7 @@ def test_a_form_stuck_once_the_next_voter_started_is_told_not_shown_as_theirs(ki
 def test_following_gives_up_quietly_within_its_bound(kiosk: Any, sample: Any) -> None:
     printer = QueuePrinter()  # the job stays pending for ever, with no problem reported
     k = _kiosk(kiosk, sample, printer, limit=0.2)
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     assert k.controller.print_following
     _following_ends(k)
     asked = len(printer.refreshed)
@@ -276,7 +265,7 @@ def test_following_gives_up_quietly_within_its_bound(kiosk: Any, sample: Any) ->
 def test_shutdown_stops_following(kiosk: Any, sample: Any) -> None:
     printer = QueuePrinter()
     k = _kiosk(kiosk, sample, printer)
-    _to_ballots(k, sample.persona("plain")["register_code"])
+    k.early_voter_to_ballots(sample.persona("plain")["register_code"])
     k.qtbot.waitUntil(lambda: len(printer.refreshed) >= 1)
     assert k.controller.print_following
     k.close()
@@ -311,7 +300,7 @@ def test_a_declaration_on_the_real_cups_queue_is_followed_until_it_came_out(
     code = sample.persona("plain")["register_code"]
     k = _kiosk(kiosk, sample, CupsPrinter(cups_queue), interval=0.2)
     try:
-        _to_ballots(k, code)
+        k.early_voter_to_ballots(code)
         (sent,) = k.runtime.print_service.jobs()
         assert sent.status is JobStatus.PENDING and sent.job_id.isdigit()  # lp accepted it; CUPS prints it later
         assert list(k.controller.print_following) == [sent.job_id]

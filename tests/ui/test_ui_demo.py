@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,47 +11,41 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 
-def _opened_demo(earlier: set[Any]) -> tuple[Any, Any] | None:
-    """The demo's kiosk window and card panel once the package is open (None while it is still opening).
-
-    ``earlier``: the top-level widgets that existed before the demo started — windows other tests left behind in
-    this QApplication must not be taken for the demo's."""
-    from kiosk.ui.demo import DemoPanel
+def _run_demo(out: Path, *, vpcd: bool, act: Callable[[Any, Any], bool]) -> int:
+    """Run the demo; once the package is open, call ``act(kiosk_window, panel)`` every 200 ms until it returns True,
+    then close the kiosk (which ends the demo). Gives up after 2 minutes by quitting: a failure, never a hang."""
+    from kiosk.ui.demo import DemoPanel, run_demo_ui
     from kiosk.ui.window import KioskWindow
 
-    windows = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w not in earlier]
-    kiosk = next((w for w in windows if isinstance(w, KioskWindow)), None)
-    panel = next((w for w in windows if isinstance(w, DemoPanel)), None)
-    if kiosk is None or panel is None or kiosk.current_page() is kiosk.unlock:
-        return None
-    return kiosk, panel
-
-
-def test_run_demo_ui_places_a_card_and_closes(qtbot: Any, tmp_path: Path) -> None:
-    from kiosk.ui.demo import run_demo_ui
-
-    seen: dict[str, Any] = {}
-    earlier = set(QApplication.topLevelWidgets())
+    earlier = set(QApplication.topLevelWidgets())  # windows other tests left behind are not the demo's
     give_up = time.monotonic() + 120
 
     def drive() -> None:
-        opened = _opened_demo(earlier)
-        if opened is None:
-            if time.monotonic() > give_up:  # fail the test, never hang the suite
-                seen["gave_up"] = True
-                QApplication.quit()
-                return
-            QTimer.singleShot(100, drive)  # still opening the package
-            return
-        kiosk, panel = opened
+        windows = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w not in earlier]
+        kiosk = next((w for w in windows if isinstance(w, KioskWindow)), None)
+        panel = next((w for w in windows if isinstance(w, DemoPanel)), None)
+        opened = kiosk is not None and panel is not None and kiosk.current_page() is not kiosk.unlock
+        if opened and act(kiosk, panel):
+            kiosk.close()  # goes through the controller's shutdown, which ends the demo
+        elif time.monotonic() > give_up:
+            QApplication.quit()
+        else:
+            QTimer.singleShot(200, drive)  # still opening the package, or not done yet
+
+    QTimer.singleShot(100, drive)
+    return run_demo_ui(out, voters=200, seed=3, vpcd=vpcd)
+
+
+def test_run_demo_ui_places_a_card_and_closes(qtbot: Any, tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    def act(kiosk: Any, panel: Any) -> bool:
         panel.place_selected()
         seen["panel"] = panel.status.text()
         seen["page"] = kiosk.current_page().page_title
-        kiosk.close()  # goes through the controller's shutdown, which ends the demo
+        return True
 
-    QTimer.singleShot(100, drive)
-    code = run_demo_ui(tmp_path / "demo", voters=200, seed=3, vpcd=False)
-    assert code == 0 and "gave_up" not in seen
+    assert _run_demo(tmp_path / "demo", vpcd=False, act=act) == 0
     assert seen["panel"].startswith("置いたカード")
     assert seen["page"] == "係員サインイン"  # the demo unlocked the package itself
     assert (tmp_path / "demo" / "election.pkg").exists() and (tmp_path / "demo" / "kiosk-E01.db").exists()
@@ -59,44 +54,28 @@ def test_run_demo_ui_places_a_card_and_closes(qtbot: Any, tmp_path: Path) -> Non
 def test_run_demo_ui_through_pcscd_and_vpcd(qtbot: Any, tmp_path: Path, pcscd_running: None) -> None:
     """The demo as a desk with a real PC/SC stack: the panel puts the persona's card on vpcd, pcscd presents it, and
     the card reads over PC/SC as the kiosk reads it; the kiosk's own reader monitor sees the virtual reader."""
-    from kiosk.ui.demo import run_demo_ui
     from reader.outcomes import CardRead
     from reader.pcsc import PcscConnector
     from reader.service import CardReader
 
     seen: dict[str, Any] = {}
-    earlier = set(QApplication.topLevelWidgets())
-    give_up = time.monotonic() + 120
 
-    def drive() -> None:
-        opened = _opened_demo(earlier)
-        if opened is None:
-            if time.monotonic() > give_up:  # fail the test, never hang the suite
-                seen["gave_up"] = True
-                QApplication.quit()
-                return
-            QTimer.singleShot(100, drive)  # still opening the package
-            return
-        kiosk, panel = opened
+    def act(kiosk: Any, panel: Any) -> bool:
         if "placed" not in seen:
             panel.place_selected()
             seen["placed"] = panel.status.text()
         persona = panel.personas[0]
-        # pcscd notices a card on vpcd a moment after it is placed: read until it is there (bounded).
-        reader = CardReader(PcscConnector("Virtual PCD 00 00"))
-        result = reader.read_with_collation(persona.birth, persona.security_code)
-        seen["reader_field"] = kiosk.status.fields["reader"].text()
-        if not isinstance(result, CardRead) and time.monotonic() < give_up:
-            QTimer.singleShot(200, drive)
-            return
-        seen["read"] = result
-        seen["persona"] = persona.name
-        panel.remove_card()
-        kiosk.close()
+        # pcscd notices a card on vpcd a moment after it is placed: read until it is there (bounded by _run_demo).
+        result = CardReader(PcscConnector("Virtual PCD 00 00")).read_with_collation(
+            persona.birth, persona.security_code
+        )
+        seen.update(read=result, persona=persona.name, reader_field=kiosk.status.fields["reader"].text())
+        if isinstance(result, CardRead):
+            panel.remove_card()
+            return True
+        return False
 
-    QTimer.singleShot(100, drive)
-    code = run_demo_ui(tmp_path / "demo", voters=200, seed=3, vpcd=True)
-    assert code == 0 and "gave_up" not in seen
+    assert _run_demo(tmp_path / "demo", vpcd=True, act=act) == 0
     assert seen["placed"].startswith("置いたカード")
     assert isinstance(seen["read"], CardRead), seen["read"]
     assert seen["read"].info.name == seen["persona"]
