@@ -137,6 +137,21 @@ class PrintJob:
     location: str | None = None  # where a file backend wrote it
 
     @property
+    def stuck(self) -> bool:
+        """Accepted but not moving: unfinished, with a printer problem under it (jam, paper, power)."""
+        return not self.status.finished and self.error is not None
+
+    @property
+    def on_its_way(self) -> bool:
+        """Accepted, unfinished and no problem reported: it may still come out (or get stuck)."""
+        return not self.status.finished and self.error is None
+
+    @property
+    def owed(self) -> bool:
+        """The form did not come out and will not by itself: refused, cancelled, or stuck."""
+        return self.status in (JobStatus.FAILED, JobStatus.CANCELLED) or self.stuck
+
+    @property
     def message(self) -> str:
         """What the desk sees about this job."""
         if self.error is not None:
@@ -571,12 +586,11 @@ class PrintService:
         """Send a failed, cancelled or stuck job's PDF again, as a new job (a stuck one is cancelled first, so it
         cannot come out later as a second copy)."""
         job, document = self._get(job_id)
-        stuck = not job.status.finished and job.error is not None
-        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) and not stuck:
+        if not job.owed:
             raise ValueError(f"job {job_id} is {job.status.value}: only failed, cancelled or stuck jobs are retried")
-        if stuck:
+        if job.stuck:
             cancelled = self._cancel_stuck(job, document)
-            if cancelled.error is not None and not cancelled.status.finished:
+            if cancelled.stuck:
                 return cancelled  # could not cancel: sending again now could print two
             job = cancelled
         pdf = job.pdf or document.render(False)  # an older job's PDF was let go: the same form, rendered again
@@ -586,9 +600,9 @@ class PrintService:
         """Render the job's document again marked 再印刷 and send it. An original still stuck in the queue is
         cancelled first, so the voter does not end up with the unmarked form as well when the printer recovers."""
         job, document = self._get(job_id)
-        if not job.status.finished and job.error is not None:
+        if job.stuck:
             cancelled = self._cancel_stuck(job, document)
-            if cancelled.error is not None and not cancelled.status.finished:
+            if cancelled.stuck:
                 return cancelled
         return self._send(document.render(True), document, copies, job.reprint_of or job.job_id, replaces=job_id)
 
@@ -614,12 +628,7 @@ class PrintService:
         """Jobs that failed, were cancelled or are stuck with an error, not yet replaced by a retry or reprint:
         what the desk still owes someone."""
         with self._lock:
-            return [
-                job
-                for job, _ in self._jobs.values()
-                if (job.status in (JobStatus.FAILED, JobStatus.CANCELLED) or job.error is not None)
-                and job.job_id not in self._superseded
-            ]
+            return [job for job, _ in self._jobs.values() if job.owed and job.job_id not in self._superseded]
 
     def _get(self, job_id: str) -> tuple[PrintJob, PrintDocument]:
         with self._lock:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ballots.events import Event, EventType
 from ballots.model import ElectionDefinition, OfflinePolicy, Voter
-from ballots.printing import JobStatus, PrintJob, PrintService
+from ballots.printing import PrintJob, PrintService
 from ballots.rules import JST, Eligibility, VotedRecord, assess
 from kiosk import workflow as wf
 from kiosk.config import KioskConfig, PrinterKind, ReaderKind
@@ -103,13 +103,6 @@ class DeskResult:
     preview: Eligibility | None = None
     print_failures: tuple[PrintJob, ...] = ()
     print_pending: tuple[PrintJob, ...] = ()
-
-
-def _print_owed(job: PrintJob) -> bool:
-    """The form did not come out and will not by itself: refused, cancelled, or stuck in the queue with an error."""
-    return job.status in (JobStatus.FAILED, JobStatus.CANCELLED) or (
-        job.status is not JobStatus.COMPLETED and job.error is not None
-    )
 
 
 @dataclass
@@ -426,8 +419,8 @@ class KioskRuntime:
         preview = None
         if state.screen is wf.Screen.CONFIRM_IDENTITY and state.voter is not None:
             preview = self.preview(state.voter)
-        failures = tuple(job for job in report.printed if _print_owed(job))
-        pending = tuple(job for job in report.printed if not job.status.finished and job.error is None)
+        failures = tuple(job for job in report.printed if job.owed)
+        pending = tuple(job for job in report.printed if job.on_its_way)
         return DeskResult(state, preview, failures, pending)
 
     def retry_print(self, job_id: str) -> PrintJob:
@@ -439,7 +432,7 @@ class KioskRuntime:
         sent again); a printer that still cannot print gives a FAILED job with the reason, never an exception.
         """
         job = self.print_service.refresh(job_id)
-        if job.status is JobStatus.COMPLETED or (not job.status.finished and job.error is None):
+        if not job.owed:
             log.info("print retry of %s not needed: %s", job_id, job.status.value)
             return job
         job = self.print_service.retry(job_id)

@@ -631,14 +631,12 @@ class KioskController(QObject):
         def done(new_jobs: list[PrintJob]) -> None:
             self._print_retrying = False
             # A form sent again may sit in a queue like the first one did: it is followed the same way.
-            self._follow_prints([job for job in new_jobs if not job.status.finished and job.error is None],
-                                generation)
+            self._follow_prints([job for job in new_jobs if job.on_its_way], generation)
             if generation != self._print_generation:
                 # The next voter started while the printer was asked: whatever came out, the warning has gone.
                 self._show_print_failures()
                 return
-            still = [job for job in new_jobs if job.status is not JobStatus.COMPLETED and
-                     (job.status.finished or job.error is not None)]
+            still = [job for job in new_jobs if job.owed]
             self.print_failures = still
             self._print_attempts = self._print_attempts + 1 if still else 0
             self._show_print_failures()
